@@ -1,0 +1,172 @@
+"""Driver discovery: stevedore over the ``virtplug.drivers`` entry-point group.
+
+The entry-point name is the URI scheme. A driver that fails to import is a loud,
+typed :class:`~virtplug.errors.DriverLoadError` naming its distribution, never a
+silent skip. ``VIRTPLUG_DRIVERS=test,docker`` limits which drivers may load
+(a debug switch, as datasette's ``DATASETTE_LOAD_PLUGINS``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+from typing import Any
+
+import attrs
+
+from virtplug.errors import DriverLoadError, DriverNotFoundError
+
+__all__ = [
+    "DRIVER_GROUP",
+    "MIDDLEWARE_GROUP",
+    "DriverEntry",
+    "installed_drivers",
+    "load_driver_class",
+    "load_middleware",
+]
+
+DRIVER_GROUP = "virtplug.drivers"
+MIDDLEWARE_GROUP = "virtplug.middleware"
+_LIMIT_ENV = "VIRTPLUG_DRIVERS"
+
+_lock = threading.Lock()
+_classes: dict[str, type[Any]] = {}
+
+
+@attrs.frozen
+class DriverEntry:
+    """An installed driver as its entry point describes it.
+
+    :ivar name: the entry-point name, which is the URI scheme.
+    :ivar target: ``module:attribute`` the entry point names.
+    :ivar distribution: the distribution that declares it (``None`` if unknown).
+    :ivar version: that distribution's version.
+    """
+
+    name: str
+    target: str
+    distribution: str | None
+    version: str | None
+
+
+def _allowed() -> set[str] | None:
+    raw = os.environ.get(_LIMIT_ENV, "").strip()
+    if not raw:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
+    seen: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=group):
+        seen.setdefault(ep.name, ep)
+    return sorted(seen.values(), key=lambda ep: ep.name)
+
+
+def _describe(ep: importlib.metadata.EntryPoint) -> DriverEntry:
+    dist = getattr(ep, "dist", None)
+    return DriverEntry(
+        name=ep.name,
+        target=ep.value,
+        distribution=dist.metadata["Name"] if dist is not None else None,
+        version=dist.version if dist is not None else None,
+    )
+
+
+def installed_drivers() -> tuple[DriverEntry, ...]:
+    """Every driver installed in this environment (subject to ``VIRTPLUG_DRIVERS``)."""
+    allowed = _allowed()
+    return tuple(
+        _describe(ep) for ep in _entry_points(DRIVER_GROUP) if allowed is None or ep.name in allowed
+    )
+
+
+def load_driver_class(name: str) -> tuple[type[Any], DriverEntry]:
+    """Import the driver registered for URI scheme *name*.
+
+    :raises DriverNotFoundError: no installed driver has that name (the message
+        lists the installed ones).
+    :raises DriverLoadError: the driver's module failed to import; the message
+        names the distribution.
+    """
+    entries = {entry.name: entry for entry in installed_drivers()}
+    entry = entries.get(name)
+    if entry is None:
+        names = ", ".join(sorted(entries)) or "none"
+        raise DriverNotFoundError(
+            f"Driver '{name}' not found. It is either misspelled or not installed "
+            f"(installed drivers: {names}).",
+            driver=name,
+            installed=tuple(sorted(entries)),
+        )
+    with _lock:
+        cls = _classes.get(name)
+        if cls is None:
+            cls = _load_with_stevedore(entry)
+            _classes[name] = cls
+    return cls, entry
+
+
+def _load_with_stevedore(entry: DriverEntry) -> type[Any]:
+    import stevedore  # lazy: keeps `import virtplug` fast
+    import stevedore.exception
+
+    failures: list[BaseException] = []
+
+    def on_failure(_mgr: Any, _ep: Any, exc: BaseException) -> None:
+        failures.append(exc)
+
+    dist = entry.distribution or "an unknown distribution"
+    try:
+        mgr = stevedore.DriverManager(
+            namespace=DRIVER_GROUP,
+            name=entry.name,
+            invoke_on_load=False,
+            on_load_failure_callback=on_failure,
+        )
+    except stevedore.exception.NoMatches as exc:
+        cause = failures[0] if failures else exc
+        raise DriverLoadError(
+            f"Driver '{entry.name}' from distribution '{dist}' failed to load "
+            f"({entry.target}): {type(cause).__name__}: {cause}",
+            driver=entry.name,
+            distribution=entry.distribution,
+        ) from cause
+    except stevedore.exception.MultipleMatches as exc:
+        raise DriverLoadError(
+            f"Driver '{entry.name}' is declared by more than one distribution: {exc}",
+            driver=entry.name,
+        ) from exc
+    plugin = mgr.driver
+    if not isinstance(plugin, type):
+        raise DriverLoadError(
+            f"Driver '{entry.name}' from distribution '{dist}' must name a class, "
+            f"not {type(plugin).__name__} ({entry.target})",
+            driver=entry.name,
+            distribution=entry.distribution,
+        )
+    return plugin
+
+
+def load_middleware() -> list[tuple[str, Any]]:
+    """Load every ``virtplug.middleware`` plugin (hookwrappers only).
+
+    Each entry point names a class (instantiated per connection) or an object.
+
+    :raises DriverLoadError: a middleware failed to import (names its distribution).
+    """
+    out: list[tuple[str, Any]] = []
+    for ep in _entry_points(MIDDLEWARE_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            entry = _describe(ep)
+            raise DriverLoadError(
+                f"Middleware '{ep.name}' from distribution "
+                f"'{entry.distribution or 'unknown'}' failed to load: {exc}",
+                middleware=ep.name,
+                distribution=entry.distribution,
+            ) from exc
+        out.append((ep.name, obj() if isinstance(obj, type) else obj))
+    return out
