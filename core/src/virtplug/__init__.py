@@ -26,6 +26,7 @@ from virtplug.api import (
     StoragePool,
     StorageVolume,
     open,
+    open_driver,
 )
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.events import Subscription
@@ -69,5 +70,6 @@ __all__ = [
     "hookimpl",
     "installed_drivers",
     "open",
+    "open_driver",
     "unsupported",
 ]

@@ -62,6 +62,7 @@ __all__ = [
     "StoragePool",
     "StorageVolume",
     "open",
+    "open_driver",
 ]
 
 _C = TypeVar("_C", DomainConfig, NetworkConfig, PoolConfig)
@@ -120,6 +121,30 @@ def open(
     parsed = parse_uri(text)
     cls, entry = _loader.load_driver_class(parsed.driver)
     dispatcher = Dispatcher(parsed.driver, cls, entry, readonly=readonly)
+    dispatcher.open(uri=parsed, auth=_auth_callback(auth), readonly=readonly)
+    return Connection(parsed, dispatcher)
+
+
+def open_driver(
+    driver_cls: type[Any],
+    uri: str,
+    *,
+    readonly: bool = False,
+    auth: Credentials | AuthCallback | tuple[str, str] | None = None,
+    name: str | None = None,
+) -> Connection:
+    """Open a connection with a driver class that is not installed as an entry point.
+
+    For tests (the conformance suite's broken drivers), notebooks and embedding:
+    everything but discovery is as in :func:`open` (same manager, wrappers,
+    capability map and middleware).
+
+    :param driver_cls: the driver class (instantiated once for this connection).
+    :param uri: the connection URI; its scheme need not match *name*.
+    :param name: the driver name to report (default: the URI's driver part).
+    """
+    parsed = parse_uri(uri)
+    dispatcher = Dispatcher(name or parsed.driver, driver_cls, None, readonly=readonly)
     dispatcher.open(uri=parsed, auth=_auth_callback(auth), readonly=readonly)
     return Connection(parsed, dispatcher)
 
