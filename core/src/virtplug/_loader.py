@@ -126,7 +126,17 @@ def _load_with_stevedore(entry: DriverEntry) -> type[Any]:
             on_load_failure_callback=on_failure,
         )
     except stevedore.exception.NoMatches as exc:
-        cause = failures[0] if failures else exc
+        cause: BaseException = failures[0] if failures else exc
+        if not failures:
+            # stevedore's entry-point cache can lag behind sys.path changes; the
+            # entry point exists (importlib.metadata listed it), so load it directly
+            # to either succeed or surface the real import error.
+            try:
+                direct = _direct_load(entry.name)
+            except Exception as direct_exc:
+                cause = direct_exc
+            else:
+                return _require_class(entry, direct)
         raise DriverLoadError(
             f"Driver '{entry.name}' from distribution '{dist}' failed to load "
             f"({entry.target}): {type(cause).__name__}: {cause}",
@@ -138,15 +148,26 @@ def _load_with_stevedore(entry: DriverEntry) -> type[Any]:
             f"Driver '{entry.name}' is declared by more than one distribution: {exc}",
             driver=entry.name,
         ) from exc
-    plugin = mgr.driver
+    return _require_class(entry, mgr.driver)
+
+
+def _require_class(entry: DriverEntry, plugin: Any) -> type[Any]:
     if not isinstance(plugin, type):
         raise DriverLoadError(
-            f"Driver '{entry.name}' from distribution '{dist}' must name a class, "
+            f"Driver '{entry.name}' from distribution "
+            f"'{entry.distribution or 'an unknown distribution'}' must name a class, "
             f"not {type(plugin).__name__} ({entry.target})",
             driver=entry.name,
             distribution=entry.distribution,
         )
     return plugin
+
+
+def _direct_load(name: str) -> Any:
+    for ep in _entry_points(DRIVER_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise LookupError(name)
 
 
 def load_middleware() -> list[tuple[str, Any]]:

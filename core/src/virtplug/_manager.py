@@ -116,7 +116,7 @@ def build_capability_map(name: str, driver: object) -> CapabilityMap:
             caps[op] = Capability(op, "implemented")
         else:
             caps[op] = Capability(op, "undeclared")
-    known = set(hookspecs.__all__)
+    known = set(hookspecs.HOOK_NAMES)
     for attr_name in dir(type(driver)):
         value = getattr(driver, attr_name, None)
         if isinstance(value, Unsupported) and attr_name not in known:
@@ -208,7 +208,7 @@ class _CoreWrappers:
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._d = dispatcher
         spec_module = hookspecs
-        for hook in hookspecs.__all__:
+        for hook in hookspecs.HOOK_NAMES:
             spec = getattr(spec_module, hook, None)
             if spec is None or not callable(spec):
                 continue
@@ -254,7 +254,7 @@ class _Tracer:
 
     def __init__(self, driver: str) -> None:
         self._driver = driver
-        for hook in hookspecs.__all__:
+        for hook in hookspecs.HOOK_NAMES:
             spec = getattr(hookspecs, hook, None)
             if spec is None or not callable(spec):
                 continue

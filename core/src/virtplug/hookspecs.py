@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from virtplug.uri import URI
 
 __all__: list[str] = []  # filled in below with every hook name
+_HOOKS: list[str] = []
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -65,6 +66,7 @@ def _spec(*, mutating: bool) -> Callable[[_F], _F]:
         if mutating:
             MUTATING.add(operation_name(func.__name__))
         __all__.append(func.__name__)
+        _HOOKS.append(func.__name__)
         return hookspec(firstresult=True)(func)
 
     return mark
@@ -151,6 +153,7 @@ def virtplug_connection_type(conn: Any) -> str:
 
     :param conn: the driver's connection state, as returned by :func:`virtplug_connection_open`.
     :returns: the type name.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -180,6 +183,7 @@ def virtplug_connection_hostname(conn: Any) -> str:
 
     :param conn: the driver's connection state, as returned by :func:`virtplug_connection_open`.
     :returns: the host name.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -194,6 +198,7 @@ def virtplug_connection_capabilities(conn: Any) -> HostCapabilities:
 
     :param conn: the driver's connection state, as returned by :func:`virtplug_connection_open`.
     :returns: architecture, accepted domain types, os types, host features.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -235,6 +240,7 @@ def virtplug_node_info(conn: Any) -> NodeInfo:
 
     :param conn: the driver's connection state, as returned by :func:`virtplug_connection_open`.
     :returns: CPU model, logical CPUs, memory in KiB, topology.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -249,6 +255,7 @@ def virtplug_node_free_memory(conn: Any) -> int:
 
     :param conn: the driver's connection state, as returned by :func:`virtplug_connection_open`.
     :returns: free memory in bytes.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -272,6 +279,7 @@ def virtplug_domain_list(
     :param active: True: running or paused only; False: inactive only; None: both.
     :param persistent: True: defined domains only; False: transient only; None: both.
     :returns: matching domains, in a stable order (by name).
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -807,6 +815,7 @@ def virtplug_network_list(
     :param active: True: active only; False: inactive only; None: both.
     :param persistent: True: defined only; False: transient only; None: both.
     :returns: matching networks, by name.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -1020,6 +1029,7 @@ def virtplug_pool_list(
     :param active: True: active only; False: inactive only; None: both.
     :param persistent: True: defined only; False: transient only; None: both.
     :returns: matching pools, by name.
+    :raises NoConnectError: the backend stopped answering
 
     Use in driver plugins: implement it with the backend's own call and return core models;
     translate every backend exception (``raise ... from exc``).
@@ -1459,6 +1469,8 @@ def virtplug_volume_path(conn: Any, pool: str, name: str) -> str:
     """
 
 
-#: Every operation name, in the order of this module.
-OPERATIONS: tuple[str, ...] = tuple(operation_name(n) for n in __all__)
-__all__ += ["MUTATING", "OPERATIONS", "hook_name", "operation_name"]
+#: Every hook name, in the order of this module.
+HOOK_NAMES: tuple[str, ...] = tuple(_HOOKS)
+#: Every operation name (``object.verb``), in the order of this module.
+OPERATIONS: tuple[str, ...] = tuple(operation_name(n) for n in HOOK_NAMES)
+__all__ += ["HOOK_NAMES", "MUTATING", "OPERATIONS", "hook_name", "operation_name"]
