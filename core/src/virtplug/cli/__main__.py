@@ -1,0 +1,5 @@
+"""``python -m virtplug.cli``."""
+
+from virtplug.cli import main
+
+main()
