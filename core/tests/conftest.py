@@ -103,8 +103,14 @@ MINI_XML = """<domain type='test'><name>{name}</name><memory>1024</memory>
 <os><type>exe</type><init>/bin/sh</init></os></domain>"""
 
 
-@pytest.fixture
-def mini() -> virtplug.Connection:
+@pytest.fixture(params=["fast-path", "pluggy-chain"])
+def mini(request: pytest.FixtureRequest) -> virtplug.Connection:
+    """A connection to MiniDriver, once through the dispatcher's fast path and once
+    through pluggy's full wrapper chain (as when middleware or tracing is loaded):
+    both must behave identically."""
     conn = virtplug.open_driver(MiniDriver, "mini:///")
+    assert conn._d._fast, "no fast path was built for a plain driver"
+    if request.param == "pluggy-chain":
+        conn._d._fast = {}
     yield conn
     conn.close()

@@ -211,3 +211,24 @@ def test_middleware_plain_hooks_refused() -> None:
             return (yield)
 
     _check_middleware("audit", Wrapper())
+
+
+def test_fast_path_only_without_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = virtplug.open_driver(MiniDriver, "mini:///")
+    assert "domain.info" in plain._d._fast
+    assert "domain.snapshot_create" not in plain._d._fast  # unsupported: never fast
+    monkeypatch.setenv("VIRTPLUG_TRACE", "1")
+    traced = virtplug.open_driver(MiniDriver, "mini:///")
+    assert traced._d._fast == {}  # the tracer is a wrapper: pluggy runs the chain
+
+
+def test_opt_in_argument_subset_goes_through_pluggy() -> None:
+    class Subset(MiniDriver):
+        @hookimpl
+        def virtplug_connection_hostname(self) -> str:
+            """Takes none of the hook's arguments."""
+            return "h1"
+
+    conn = virtplug.open_driver(Subset, "mini:///")
+    assert "connection.hostname" not in conn._d._fast
+    assert conn.hostname() == "h1"

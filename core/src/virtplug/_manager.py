@@ -190,6 +190,11 @@ EVENTS_BY_OPERATION: dict[str, tuple[tuple[str, str, int], ...]] = {
     },
 }
 
+
+def _emits(op: str) -> bool:
+    return op in _EVENTS or op == "domain.define"
+
+
 # Domain operations that are no-ops (no event) when the state does not change.
 _STATEFUL = {
     "domain.suspend": DomainState.PAUSED,
@@ -219,25 +224,15 @@ class _CoreWrappers:
         op = hookspecs.operation_name(hook)
         params = list(inspect.signature(spec).parameters)
         mutating = op in hookspecs.MUTATING
-        events = _EVENTS.get(op)
+        events = _emits(op)
         d = self._d
 
         def wrapper(*args: Any) -> Generator[None, Any, Any]:
-            if mutating and d.readonly:
-                raise OperationDeniedError(f"read only access prevents {op}", operation=op)
-            before: tuple[str, str, Any] | None = None
-            if (events or op == "domain.define") and d.bus.active:
-                before = d.snapshot_for_events(op, dict(zip(params, args, strict=False)))
+            before = d.before(op, mutating, events, params, args)
             try:
                 result = yield
-            except VirtError:
-                raise
             except Exception as exc:
-                raise InternalError(
-                    f"driver '{d.name}' failed in {op}: {type(exc).__name__}: {exc}",
-                    driver=d.name,
-                    operation=op,
-                ) from exc
+                raise d.normalise(op, exc) from exc
             if before is not None:
                 d.emit_for(op, before, result)
             return result
@@ -338,7 +333,8 @@ class Dispatcher:
             pm.register(self.driver, name=f"driver:{name}")
             self.capabilities = build_capability_map(name, self.driver)
             self.bus = EventBus(self._start_watcher)
-            pm.register(_CoreWrappers(self), name="virtplug.core")
+            core = _CoreWrappers(self)
+            pm.register(core, name="virtplug.core")
             if _tracing_enabled():
                 _ensure_trace_handler()
                 pm.register(_Tracer(name), name="virtplug.trace")
@@ -357,6 +353,7 @@ class Dispatcher:
         self._callers: dict[str, Any] = {
             op: getattr(pm.hook, hookspecs.hook_name(op)) for op in hookspecs.OPERATIONS
         }
+        self._fast = self._build_fast_paths(core)
 
     # -- calling hooks ---------------------------------------------------
 
@@ -375,12 +372,78 @@ class Dispatcher:
     def call(self, op: str, /, **kwargs: Any) -> Any:
         """Call the hook for *op* with the connection state and *kwargs*.
 
+        When the manager holds only the driver and the core's wrapper for this
+        hook (no middleware, no tracer), the call takes a fast path that runs the
+        very same guard code (:meth:`before`, :meth:`normalise`, :meth:`emit_for`)
+        around the driver's hook function without pluggy's generic multicall;
+        otherwise pluggy runs the full wrapper chain.
+
         :raises UnsupportedError: the driver does not implement *op*.
         """
-        if not self.capabilities[op].supported:
-            raise self.unsupported(op)
-        result = self._callers[op](conn=self.state, **kwargs)
+        fast = self._fast.get(op)
+        if fast is None:
+            if not self.capabilities[op].supported:
+                raise self.unsupported(op)
+            return self._callers[op](conn=self.state, **kwargs)
+        function, mutating, events = fast
+        if mutating and self.readonly:
+            raise OperationDeniedError(f"read only access prevents {op}", operation=op)
+        before = None
+        if events and self.bus._subs:
+            before = self.snapshot_for_events(op, kwargs)
+        try:
+            result = function(conn=self.state, **kwargs)
+        except Exception as exc:
+            raise self.normalise(op, exc) from exc
+        if before is not None:
+            self.emit_for(op, before, result)
         return result
+
+    def before(
+        self,
+        op: str,
+        mutating: bool,
+        events: bool,
+        params: list[str],
+        args: tuple[Any, ...],
+    ) -> tuple[str, str, Any] | None:
+        """The core's pre-call guard: read-only refusal and event bookkeeping."""
+        if mutating and self.readonly:
+            raise OperationDeniedError(f"read only access prevents {op}", operation=op)
+        if events and self.bus._subs:
+            return self.snapshot_for_events(op, dict(zip(params, args, strict=False)))
+        return None
+
+    def normalise(self, op: str, exc: Exception) -> VirtError:
+        """Return *exc* if it is a VirtError, else an INTERNAL_ERROR naming driver and op."""
+        if isinstance(exc, VirtError):
+            return exc
+        return InternalError(
+            f"driver '{self.name}' failed in {op}: {type(exc).__name__}: {exc}",
+            driver=self.name,
+            operation=op,
+        )
+
+    def _build_fast_paths(self, core: object) -> dict[str, tuple[Callable[..., Any], bool, bool]]:
+        fast: dict[str, tuple[Callable[..., Any], bool, bool]] = {}
+        for op in hookspecs.OPERATIONS:
+            if not self.capabilities[op].supported or op == "connection.open":
+                continue
+            impls = self._callers[op].get_hookimpls()
+            if len(impls) != 2:
+                continue
+            driver_impls = [i for i in impls if i.plugin is self.driver and not i.wrapper]
+            core_impls = [i for i in impls if i.plugin is core and i.wrapper]
+            if len(driver_impls) != 1 or len(core_impls) != 1:
+                continue
+            impl = driver_impls[0]
+            spec_args = tuple(
+                inspect.signature(getattr(hookspecs, hookspecs.hook_name(op))).parameters
+            )
+            if tuple(impl.argnames) + tuple(impl.kwargnames) != spec_args:
+                continue  # opt-in subset of arguments: let pluggy pick them
+            fast[op] = (impl.function, op in hookspecs.MUTATING, _emits(op))
+        return fast
 
     def open(self, **kwargs: Any) -> Any:
         """Call ``virtplug_connection_open`` and keep the state it returns."""
