@@ -24,6 +24,8 @@ __all__ = [
     "installed_drivers",
     "load_driver_class",
     "load_middleware",
+    "register_driver",
+    "unregister_driver",
 ]
 
 DRIVER_GROUP = "virtplug.drivers"
@@ -32,6 +34,9 @@ _LIMIT_ENV = "VIRTPLUG_DRIVERS"
 
 _lock = threading.Lock()
 _classes: dict[str, type[Any]] = {}
+# Drivers registered in-process (virtplug.testing.register_driver), consulted
+# before the entry points: scheme -> (class, entry).
+_registered: dict[str, tuple[type[Any], DriverEntry]] = {}
 
 
 @attrs.frozen
@@ -77,9 +82,51 @@ def _describe(ep: importlib.metadata.EntryPoint) -> DriverEntry:
 def installed_drivers() -> tuple[DriverEntry, ...]:
     """Every driver installed in this environment (subject to ``VIRTPLUG_DRIVERS``)."""
     allowed = _allowed()
-    return tuple(
-        _describe(ep) for ep in _entry_points(DRIVER_GROUP) if allowed is None or ep.name in allowed
+    entries = {ep.name: _describe(ep) for ep in _entry_points(DRIVER_GROUP)}
+    with _lock:
+        entries.update({name: entry for name, (_cls, entry) in _registered.items()})
+    return tuple(entries[name] for name in sorted(entries) if allowed is None or name in allowed)
+
+
+def register_driver(
+    name: str,
+    cls: type[Any],
+    *,
+    distribution: str | None = None,
+    version: str | None = None,
+) -> DriverEntry:
+    """Register *cls* in this process as the driver for URI scheme *name*.
+
+    A testing aid (see :mod:`virtplug.testing`): the driver is opened exactly as
+    an installed one, without an entry point. It shadows an installed driver of
+    the same name until :func:`unregister_driver`.
+
+    :raises InvalidArgError: *name* is not a valid URI scheme or *cls* not a class.
+    """
+    from virtplug.errors import InvalidArgError
+    from virtplug.uri import _SCHEME_RE
+
+    if not isinstance(cls, type):
+        raise InvalidArgError(f"driver must be a class, not {type(cls).__name__}")
+    if not _SCHEME_RE.match(name) or "+" in name:
+        raise InvalidArgError(f"invalid driver name {name!r} (it becomes the URI scheme)")
+    entry = DriverEntry(
+        name=name,
+        target=f"{cls.__module__}:{cls.__qualname__}",
+        distribution=distribution,
+        version=version,
     )
+    with _lock:
+        _registered[name] = (cls, entry)
+        _classes.pop(name, None)
+    return entry
+
+
+def unregister_driver(name: str) -> None:
+    """Forget a driver registered with :func:`register_driver` (no error if absent)."""
+    with _lock:
+        _registered.pop(name, None)
+        _classes.pop(name, None)
 
 
 def load_driver_class(name: str) -> tuple[type[Any], DriverEntry]:
@@ -92,6 +139,10 @@ def load_driver_class(name: str) -> tuple[type[Any], DriverEntry]:
     """
     entries = {entry.name: entry for entry in installed_drivers()}
     entry = entries.get(name)
+    with _lock:
+        registered = _registered.get(name)
+    if registered is not None and entry is registered[1]:
+        return registered
     if entry is None:
         names = ", ".join(sorted(entries)) or "none"
         raise DriverNotFoundError(
