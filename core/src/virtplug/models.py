@@ -746,3 +746,65 @@ class Credentials:
 #: A callable the driver calls for credentials; it receives the URI text and
 #: returns :class:`Credentials`, or ``None`` to cancel (AUTH_CANCELLED).
 AuthCallback = Callable[[str], Credentials | None]
+
+
+# ---------------------------------------------------------------------------
+# Test-driver state file (libvirt's test driver ``<node>`` document)
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NodeDomain:
+    """A domain stored in a test-driver state file.
+
+    :ivar config: the domain definition.
+    :ivar state: its run state.
+    :ivar persistent: defined (True) or transient (False).
+    :ivar autostart: started when the connection opens.
+    :ivar snapshots: its snapshots, in creation order.
+    """
+
+    config: DomainConfig
+    state: DomainState = DomainState.SHUTOFF
+    persistent: bool = True
+    autostart: bool = False
+    snapshots: tuple[SnapshotInfo, ...] = ()
+
+
+@attrs.frozen
+class NodeNetwork:
+    """A network stored in a test-driver state file."""
+
+    config: NetworkConfig
+    active: bool = False
+    persistent: bool = True
+    autostart: bool = False
+
+
+@attrs.frozen
+class NodePool:
+    """A storage pool, with its volumes, stored in a test-driver state file."""
+
+    config: PoolConfig
+    active: bool = False
+    persistent: bool = True
+    autostart: bool = False
+    volumes: tuple[VolumeConfig, ...] = ()
+
+
+@attrs.frozen
+class NodeDocument:
+    """The whole test-driver state file (``<node>``).
+
+    :ivar domains: stored domains.
+    :ivar networks: stored networks.
+    :ivar pools: stored storage pools with their volumes.
+    :ivar users: accounts the driver authenticates against.
+    :ivar node: the node's CPU and memory facts (``None``: driver defaults).
+    """
+
+    domains: tuple[NodeDomain, ...] = ()
+    networks: tuple[NodeNetwork, ...] = ()
+    pools: tuple[NodePool, ...] = ()
+    users: tuple[Credentials, ...] = ()
+    node: NodeInfo | None = None
