@@ -194,15 +194,16 @@ def command(name: str, section: str, **kwargs: Any) -> Callable[[_F], click.Comm
         raise ValueError(f"unknown help section {section!r}")
 
     def decorate(func: _F) -> click.Command:
-        func = click.option(
-            "--json",
-            "as_json_local",
-            is_flag=True,
-            expose_value=False,
-            callback=_set_json,
-            help="Print machine-readable JSON on stdout.",
-        )(func)
         cmd = root.command(name, **kwargs)(func)
+        cmd.params.append(
+            click.Option(
+                ["--json", "as_json_local"],
+                is_flag=True,
+                expose_value=False,
+                callback=_set_json,
+                help="Print machine-readable JSON on stdout.",
+            )
+        )
         cmd.section = section  # type: ignore[attr-defined]
         return cmd
 

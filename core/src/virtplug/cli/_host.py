@@ -233,23 +233,15 @@ def drivers(state: State) -> int:
     return EXIT_OPERATION if errors else 0
 
 
-_COMPLETION_HELP = {
-    "bash": 'eval "$(virtplug completion bash)"   # in ~/.bashrc',
-    "zsh": 'eval "$(virtplug completion zsh)"    # in ~/.zshrc',
-}
-
-
 @command("completion", SHELL)
 @click.argument("shell", type=click.Choice(["bash", "zsh"]))
 def completion(shell: str) -> None:
-    r"""Print the shell completion script for bash or zsh.
+    """Print the shell completion script for bash or zsh.
 
-    \b
-    bash:  eval "$(virtplug completion bash)"   # add to ~/.bashrc
-    zsh:   eval "$(virtplug completion zsh)"    # add to ~/.zshrc
-
-    Completes commands, options, and domain, network and pool names from the
-    connection given with -c (or VIRTPLUG_DEFAULT_URI).
+    Enable it with eval "$(virtplug completion bash)" in ~/.bashrc, or
+    eval "$(virtplug completion zsh)" in ~/.zshrc. It completes commands,
+    options, and domain, network and pool names from the connection given with
+    -c (or VIRTPLUG_DEFAULT_URI).
     """
     from click.shell_completion import get_completion_class
 
