@@ -397,7 +397,8 @@ def _elements(el: etree._Element) -> Iterator[etree._Element]:
 
 
 def _all(el: etree._Element, tag: str) -> list[etree._Element]:
-    return [child for child in _elements(el) if child.tag == tag]
+    # iterchildren(tag) filters direct element children in C.
+    return list(el.iterchildren(tag))
 
 
 def _one(el: etree._Element, tag: str) -> etree._Element | None:
