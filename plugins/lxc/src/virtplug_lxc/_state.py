@@ -1,0 +1,310 @@
+"""Per-connection state of the LXC driver and the container helpers every hook uses."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid as _uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import attrs
+import lxc
+from virtplug.errors import (
+    InvalidArgError,
+    NoDomainError,
+    OperationFailedError,
+)
+from virtplug.models import (
+    DomainConfig,
+    DomainState,
+    FilesystemConfig,
+    OSConfig,
+)
+
+from virtplug_lxc._store import dump_model, load_model, read_json, write_json
+
+__all__ = ["META_FILE", "LXCConnection", "Meta", "check_name", "lxc_state"]
+
+#: Per-container metadata file, next to LXC's ``config``.
+META_FILE = "virtplug.json"
+#: Per-container LXC log file the driver reads failure reasons from.
+LOG_FILE = "lxc.log"
+#: Longest accepted object name (LXC derives cgroup and socket names from it).
+NAME_MAX = 64
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$")
+
+
+def check_name(name: object, what: str = "domain", exc: type[Exception] = InvalidArgError) -> str:
+    """Validate an object name before it is used as a path component.
+
+    :raises InvalidArgError: (or *exc*) empty, too long, path separators, ``..``,
+        control characters, or characters LXC cannot carry in its config.
+    """
+    if not isinstance(name, str) or not name:
+        raise exc(f"invalid {what} name {name!r}: must be a non-empty string")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        raise exc(f"invalid {what} name {name!r}: control characters are not allowed")
+    if "/" in name or name in (".", "..") or ".." in name:
+        raise exc(f"invalid {what} name {name!r}: path separators and '..' are not allowed")
+    if len(name) > NAME_MAX:
+        raise exc(f"invalid {what} name {name!r}: longer than {NAME_MAX} characters")
+    if not _NAME_RE.match(name):
+        raise exc(
+            f"invalid {what} name {name!r}: use letters, digits and _ . + @ : - "
+            f"(starting with a letter or digit)"
+        )
+    return name
+
+
+_STATE_MAP = {
+    "RUNNING": DomainState.RUNNING,
+    "THAWED": DomainState.RUNNING,
+    "STARTING": DomainState.RUNNING,
+    "FROZEN": DomainState.PAUSED,
+    "FREEZING": DomainState.PAUSED,
+    "STOPPING": DomainState.SHUTDOWN,
+    "ABORTING": DomainState.SHUTDOWN,
+    "STOPPED": DomainState.SHUTOFF,
+}
+
+
+def lxc_state(container: lxc.Container) -> DomainState:
+    """The virtplug state of *container* (from liblxc's state string)."""
+    return _STATE_MAP.get(str(container.state), DomainState.NOSTATE)
+
+
+@attrs.define
+class Meta:
+    """The ``virtplug.json`` of one container.
+
+    :ivar uuid: the domain's UUID.
+    :ivar persistent: defined (True) or transient (False: destroyed when it stops).
+    :ivar autostart: mirrors ``lxc.start.auto``.
+    :ivar config: the persistent definition (what the next start uses).
+    :ivar live: the configuration of the running instance (``None`` when off).
+    :ivar state: the last state virtplug put the domain in, with its reason.
+    :ivar guest_nics: (interface, name inside the container, host veth or '') of
+        every NIC of the running instance, for live detach.
+    :ivar foreign: True when the container was not created by virtplug (no file).
+    """
+
+    uuid: str
+    persistent: bool
+    config: DomainConfig
+    autostart: bool = False
+    live: DomainConfig | None = None
+    state: tuple[int, int] = (int(DomainState.SHUTOFF), 0)
+    guest_nics: list[tuple[dict[str, Any], str, str]] = attrs.field(factory=list)
+    foreign: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (format 1)."""
+        return {
+            "format": 1,
+            "uuid": self.uuid,
+            "persistent": self.persistent,
+            "autostart": self.autostart,
+            "config": dump_model(self.config),
+            "live": dump_model(self.live) if self.live is not None else None,
+            "state": list(self.state),
+            "guest_nics": [list(n) for n in self.guest_nics],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Meta:
+        """Read the JSON form back.
+
+        :raises ValueError: malformed data.
+        """
+        live = data.get("live")
+        return cls(
+            uuid=str(data["uuid"]),
+            persistent=bool(data.get("persistent", True)),
+            autostart=bool(data.get("autostart", False)),
+            config=load_model(DomainConfig, data["config"]),
+            live=load_model(DomainConfig, live) if live else None,
+            state=(int(data.get("state", [5, 0])[0]), int(data.get("state", [5, 0])[1])),
+            guest_nics=[(dict(n[0]), str(n[1]), str(n[2])) for n in data.get("guest_nics", [])],
+        )
+
+
+class LXCConnection:
+    """What ``virtplug_connection_open`` returns: the lxcpath and shared locks.
+
+    :ivar lxcpath: the LXC configuration path containers live in.
+    :ivar readonly: the connection is read-only.
+    """
+
+    def __init__(self, lxcpath: Path, readonly: bool) -> None:
+        self.lxcpath = lxcpath
+        self.readonly = readonly
+        self.meta_dir = lxcpath / ".virtplug"
+        self._guard = threading.Lock()
+        self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
+        self.closed = False
+
+    # -- locking ---------------------------------------------------------------
+
+    def lock(self, key: str) -> threading.RLock:
+        """The re-entrant lock serialising changes to object *key* (``dom:x``, ``net:y``)."""
+        with self._guard:
+            return self._locks[key]
+
+    # -- containers ---------------------------------------------------------------
+
+    def container(self, name: str) -> lxc.Container:
+        """A fresh binding object for container *name* in this lxcpath."""
+        return lxc.Container(name, str(self.lxcpath))
+
+    def container_dir(self, name: str) -> Path:
+        """``<lxcpath>/<name>``."""
+        return self.lxcpath / name
+
+    def names(self) -> list[str]:
+        """Names of every container defined in the lxcpath, sorted."""
+        try:
+            names = lxc.list_containers(active=True, defined=True, config_path=str(self.lxcpath))
+        except Exception as exc:  # the binding raises bare errors on unreadable paths
+            raise OperationFailedError(f"cannot list containers in {self.lxcpath}: {exc}") from exc
+        return sorted(str(n) for n in names)
+
+    def meta_path(self, name: str) -> Path:
+        """Path of the container's ``virtplug.json``."""
+        return self.container_dir(name) / META_FILE
+
+    def read_meta(self, name: str, container: lxc.Container | None = None) -> Meta | None:
+        """The container's metadata; synthesised for a container virtplug did not create.
+
+        ``None`` when no container of that name exists.
+        """
+        try:
+            data = read_json(self.meta_path(name))
+        except (ValueError, OSError) as exc:
+            raise OperationFailedError(
+                f"metadata of domain '{name}' ({self.meta_path(name)}) is unreadable: {exc}"
+            ) from exc
+        if data is not None:
+            try:
+                return Meta.from_json(data)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise OperationFailedError(
+                    f"metadata of domain '{name}' ({self.meta_path(name)}) is corrupt: {exc}"
+                ) from exc
+        c = container if container is not None else self.container(name)
+        if not c.defined:
+            return None
+        return self._foreign_meta(name, c)
+
+    def _foreign_meta(self, name: str, c: lxc.Container) -> Meta:
+        uid = str(_uuid.uuid5(_uuid.NAMESPACE_URL, f"lxc://{self.lxcpath}/{name}"))
+        filesystems: tuple[FilesystemConfig, ...] = ()
+        rootfs = _item(c, "lxc.rootfs.path")
+        if rootfs:
+            src = rootfs.split(":", 1)[1] if ":" in rootfs else rootfs
+            filesystems = (FilesystemConfig("mount", src, "/"),)
+        init = _item(c, "lxc.init.cmd")
+        os_config = (
+            OSConfig(init=init.split()[0], initargs=tuple(init.split()[1:])) if init else OSConfig()
+        )
+        config = DomainConfig(
+            name=name, uuid=uid, type="lxc", os=os_config, filesystems=filesystems
+        )
+        return Meta(
+            uuid=uid,
+            persistent=True,
+            config=config,
+            autostart=_item(c, "lxc.start.auto") == "1",
+            foreign=True,
+        )
+
+    def write_meta(self, name: str, meta: Meta) -> None:
+        """Persist the container's metadata."""
+        write_json(self.meta_path(name), meta.to_json())
+
+    def require(self, name: str) -> tuple[lxc.Container, Meta]:
+        """The container and metadata of domain *name*.
+
+        A transient domain whose container has stopped is gone: it is destroyed
+        here (when the connection may write) and reported as missing.
+
+        :raises InvalidArgError: bad name.
+        :raises NoDomainError: no such domain.
+        """
+        check_name(name)
+        c = self.container(name)
+        meta = self.read_meta(name, c) if c.defined else None
+        if meta is None:
+            raise NoDomainError(f"Domain not found: no domain with matching name '{name}'")
+        if not meta.persistent and lxc_state(c) == DomainState.SHUTOFF:
+            self.reap(name)
+            raise NoDomainError(f"Domain not found: no domain with matching name '{name}'")
+        return c, meta
+
+    def reap(self, name: str) -> None:
+        """Destroy the container of a stopped transient domain (no-op when read-only)."""
+        if self.readonly:
+            return
+        with self.lock(f"dom:{name}"):
+            c = self.container(name)
+            if not c.defined or lxc_state(c) != DomainState.SHUTOFF:
+                return
+            meta = self.read_meta(name, c)
+            if meta is None or meta.persistent:
+                return
+            destroy_container(c, self.container_dir(name))
+
+
+def _item(c: lxc.Container, key: str) -> str:
+    try:
+        value = c.get_config_item(key)
+    except (KeyError, ValueError):
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value or "")
+
+
+def destroy_container(c: lxc.Container, cdir: Path) -> None:
+    """Destroy a stopped container and its snapshots.
+
+    :raises OperationFailedError: liblxc refused (the reason comes from its log).
+    """
+    for snap in c.snapshot_list() or ():
+        if not c.snapshot_destroy(snap[0]):
+            raise OperationFailedError(
+                f"cannot destroy snapshot '{snap[0]}' of container '{c.name}': {log_reason(cdir)}"
+            )
+    if not c.destroy():
+        raise OperationFailedError(
+            f"liblxc could not destroy container '{c.name}': {log_reason(cdir)}"
+        )
+
+
+def log_offset(cdir: Path) -> int:
+    """Current size of the container's LXC log (read failures from here on)."""
+    try:
+        return (cdir / LOG_FILE).stat().st_size
+    except OSError:
+        return 0
+
+
+def log_reason(cdir: Path, offset: int = 0, limit: int = 3) -> str:
+    """The last ERROR lines liblxc logged for the container since *offset*."""
+    try:
+        with open(cdir / LOG_FILE, "rb") as fh:
+            fh.seek(offset)
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "liblxc gave no reason (no log file)"
+    errors = [ln for ln in lines if " ERROR " in ln]
+    if not errors:
+        return "liblxc gave no reason (nothing in its log)"
+    out = []
+    for ln in errors[-limit:]:
+        # "lxc NAME 2026... ERROR   module - file:func:line - message"
+        msg = ln.split(" - ", 2)[-1].strip()
+        out.append(msg)
+    return "; ".join(out)

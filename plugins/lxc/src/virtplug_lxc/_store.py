@@ -1,0 +1,114 @@
+"""JSON files for what LXC's own configuration cannot hold.
+
+The driver keeps, next to each container's LXC ``config`` file, a
+``virtplug.json`` with the domain's full :class:`~virtplug.models.DomainConfig`
+(so XML round-trips), its UUID, and its persistent / autostart flags.
+Networks and storage pools live under ``<lxcpath>/.virtplug/``. Models are
+written as plain JSON (``attrs.asdict``) and read back by walking the attrs
+field types, so no XML is ever parsed or written by the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = ["dump_model", "load_model", "read_json", "write_json"]
+
+_T = TypeVar("_T")
+
+
+def dump_model(obj: Any) -> Any:
+    """Turn an attrs model (and nested models, tuples, enums) into JSON-ready data."""
+    if attrs.has(type(obj)):
+        return {f.name: dump_model(getattr(obj, f.name)) for f in attrs.fields(type(obj))}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, tuple | list):
+        return [dump_model(item) for item in obj]
+    return obj
+
+
+def _structure(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _structure(value, arg)
+            except (TypeError, ValueError, KeyError):
+                continue
+        raise ValueError(f"{value!r} fits none of {tp}")
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_structure(v, args[0]) for v in value)
+        return tuple(_structure(v, a) for v, a in zip(value, args, strict=True))
+    if origin is typing.Literal:
+        return value
+    if isinstance(tp, type) and attrs.has(tp):
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {tp.__name__}")
+        return load_model(tp, value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise TypeError(f"expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def load_model(cls: type[_T], data: dict[str, Any]) -> _T:
+    """Rebuild an attrs model of class *cls* from :func:`dump_model` output.
+
+    :raises ValueError: the data does not fit the model.
+    """
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        if field.name in data:
+            kwargs[field.name] = _structure(data[field.name], hints[field.name])
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"bad {cls.__name__} data: {exc}") from exc
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file; ``None`` when it does not exist.
+
+    :raises ValueError: the file is not valid JSON.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return json.loads(text)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write *data* to *path* atomically (temporary file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,1957 @@
+"""The LXC driver: virtplug hooks mapped onto liblxc (official ``lxc`` binding).
+
+URIs: ``lxc:///`` (lxcpath ``/var/lib/lxc``) and ``lxc:///ABS/LXCPATH``. Each
+container's LXC ``config`` carries everything liblxc needs; a ``virtplug.json``
+next to it keeps the domain's full definition, UUID and flags. Networks are
+Linux bridges (pyroute2) and storage pools are directories, both defined in
+JSON files under ``<lxcpath>/.virtplug/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import lxc
+from virtplug import hookimpl
+from virtplug.errors import (
+    ArgumentUnsupportedError,
+    ConfigUnsupportedError,
+    InvalidArgError,
+    NoConnectError,
+    NoDomainError,
+    NoDomainSnapshotError,
+    NoNetworkError,
+    NoStoragePoolError,
+    NoStorageVolError,
+    OperationFailedError,
+    OperationInvalidError,
+    ResourceBusyError,
+    StorageVolExistsError,
+    XMLError,
+)
+from virtplug.models import (
+    AuthCallback,
+    ConsoleConfig,
+    DeviceConfig,
+    DomainConfig,
+    DomainEventDetail,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    DomainStats,
+    Event,
+    EventKind,
+    ExecResult,
+    FilesystemConfig,
+    HostCapabilities,
+    InterfaceConfig,
+    NetworkConfig,
+    NetworkInfo,
+    NetworkRef,
+    NodeInfo,
+    PausedReason,
+    PoolConfig,
+    PoolInfo,
+    PoolRef,
+    PoolState,
+    RunningReason,
+    ShutdownReason,
+    ShutoffReason,
+    SnapshotConfig,
+    SnapshotInfo,
+    VolumeConfig,
+    VolumeInfo,
+    VolumeRef,
+)
+from virtplug.uri import URI
+
+from virtplug_lxc import _net
+from virtplug_lxc._config import apply_config, base_items, check_config, write_network
+from virtplug_lxc._host import cgroup_features, cgroup_layout, meminfo, node_facts
+from virtplug_lxc._live import bind_mount_live, run, unmount_live
+from virtplug_lxc._state import (
+    LXCConnection,
+    Meta,
+    check_name,
+    destroy_container,
+    log_offset,
+    log_reason,
+    lxc_state,
+)
+from virtplug_lxc._store import dump_model, load_model, read_json, write_json
+
+__all__ = ["DEFAULT_LXCPATH", "LXCDriver"]
+
+#: lxcpath of ``lxc:///``.
+DEFAULT_LXCPATH = "/var/lib/lxc"
+#: Seconds ``domain.shutdown`` waits when the caller gives no timeout.
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+#: Seconds start / reboot wait for the container to reach RUNNING.
+START_TIMEOUT = 10
+#: Poll interval of the event watcher, seconds.
+WATCH_INTERVAL = 0.25
+
+_ACTIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.SHUTDOWN, DomainState.BLOCKED)
+_DEFAULT_REASON = {
+    DomainState.RUNNING: int(RunningReason.UNKNOWN),
+    DomainState.PAUSED: int(PausedReason.UNKNOWN),
+    DomainState.SHUTOFF: int(ShutoffReason.UNKNOWN),
+    DomainState.SHUTDOWN: int(ShutdownReason.UNKNOWN),
+}
+
+
+def _not_running() -> OperationInvalidError:
+    return OperationInvalidError("domain is not running")
+
+
+def _no_network(name: str) -> NoNetworkError:
+    return NoNetworkError(f"Network not found: no network with matching name '{name}'")
+
+
+def _no_pool(name: str) -> NoStoragePoolError:
+    return NoStoragePoolError(
+        f"Storage pool not found: no storage pool with matching name '{name}'"
+    )
+
+
+def _no_volume(pool: str, name: str) -> NoStorageVolError:
+    return NoStorageVolError(
+        f"Storage volume not found: no storage vol with matching name '{name}' in pool '{pool}'"
+    )
+
+
+class LXCDriver:
+    """virtplug driver for LXC system containers (``lxc:///`` and ``lxc:///ABS/LXCPATH``)."""
+
+    # ------------------------------------------------------------------
+    # Connection
+    # ------------------------------------------------------------------
+
+    @hookimpl
+    def virtplug_connection_open(
+        self, uri: URI, auth: AuthCallback | None, readonly: bool
+    ) -> LXCConnection:
+        """Open an lxcpath: ``lxc:///`` is /var/lib/lxc, ``lxc:///ABS/PATH`` another one."""
+        if uri.host or uri.transport:
+            raise NoConnectError(
+                f"cannot open {uri.text}: the LXC driver is local only (no host or transport)"
+            )
+        if uri.params:
+            raise InvalidArgError(
+                f"invalid LXC URI {uri.text!r}: unknown parameter {uri.params[0][0]!r}"
+            )
+        path = Path(DEFAULT_LXCPATH if uri.path in ("", "/") else uri.path)
+        if not path.is_absolute():
+            raise InvalidArgError(f"invalid LXC URI {uri.text!r}: the lxcpath must be absolute")
+        if os.geteuid() != 0:
+            raise NoConnectError(
+                f"cannot open {uri.text}: the LXC driver manages privileged containers "
+                f"and needs root"
+            )
+        if not path.is_dir():
+            if readonly:
+                raise NoConnectError(f"cannot open {uri.text}: lxcpath {path} does not exist")
+            try:
+                path.mkdir(parents=True, mode=0o755, exist_ok=True)
+            except OSError as exc:
+                raise NoConnectError(
+                    f"cannot open {uri.text}: cannot create lxcpath {path}: {exc.strerror}"
+                ) from exc
+        return LXCConnection(path, readonly)
+
+    @hookimpl
+    def virtplug_connection_close(self, conn: LXCConnection) -> None:
+        """Mark the connection closed (watchers are stopped by the core)."""
+        conn.closed = True
+
+    @hookimpl
+    def virtplug_connection_is_alive(self, conn: LXCConnection) -> bool:
+        """True while the lxcpath exists and liblxc answers."""
+        return conn.lxcpath.is_dir() and bool(lxc.version)
+
+    @hookimpl
+    def virtplug_connection_type(self, conn: LXCConnection) -> str:
+        """``LXC``."""
+        return "LXC"
+
+    @hookimpl
+    def virtplug_connection_version(self, conn: LXCConnection) -> str:
+        """Liblxc's version."""
+        return str(lxc.version)
+
+    @hookimpl
+    def virtplug_connection_hostname(self, conn: LXCConnection) -> str:
+        """The host's name."""
+        return socket.gethostname()
+
+    @hookimpl
+    def virtplug_connection_capabilities(self, conn: LXCConnection) -> HostCapabilities:
+        """Host architecture, domain type ``lxc``, os type ``exe``, cgroup facts."""
+        return HostCapabilities(
+            arch=platform.machine(),
+            domain_types=("lxc",),
+            os_types=("exe",),
+            features=(*cgroup_features(), f"liblxc-{lxc.version}"),
+        )
+
+    @hookimpl
+    def virtplug_connection_watch_events(
+        self, conn: LXCConnection, emit: Callable[[Event], None]
+    ) -> Callable[[], None]:
+        """Poll container states in a thread and emit what changed (also outside virtplug)."""
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._watch, args=(conn, emit, stop), name="virtplug-lxc-events", daemon=True
+        )
+        thread.start()
+
+        def stopper() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return stopper
+
+    def _snapshot_states(self, conn: LXCConnection) -> dict[str, tuple[str, DomainState, bool]]:
+        out: dict[str, tuple[str, DomainState, bool]] = {}
+        for name in conn.names():
+            c = conn.container(name)
+            meta = conn.read_meta(name, c)
+            if meta is None:
+                continue
+            out[name] = (meta.uuid, lxc_state(c), meta.persistent)
+        return out
+
+    def _watch(
+        self, conn: LXCConnection, emit: Callable[[Event], None], stop: threading.Event
+    ) -> None:
+        try:
+            before = self._snapshot_states(conn)
+        except Exception:
+            before = {}
+        while not stop.wait(WATCH_INTERVAL):
+            try:
+                now = self._snapshot_states(conn)
+            except Exception:
+                continue
+            for event in _diff_states(before, now):
+                emit(event)
+            for name, (_uuid, state, persistent) in now.items():
+                if not persistent and state == DomainState.SHUTOFF:
+                    with contextlib.suppress(Exception):
+                        conn.reap(name)
+            before = now
+
+    # ------------------------------------------------------------------
+    # Node
+    # ------------------------------------------------------------------
+
+    @hookimpl
+    def virtplug_node_info(self, conn: LXCConnection) -> NodeInfo:
+        """CPU model and topology from /proc/cpuinfo, memory from /proc/meminfo."""
+        model, cpus, mhz, sockets, cores, threads, nodes = node_facts()
+        return NodeInfo(
+            model=model,
+            memory_kib=meminfo().get("MemTotal", 0),
+            cpus=cpus,
+            mhz=mhz,
+            nodes=nodes,
+            sockets=sockets,
+            cores=cores,
+            threads=threads,
+        )
+
+    @hookimpl
+    def virtplug_node_free_memory(self, conn: LXCConnection) -> int:
+        """MemFree from /proc/meminfo, in bytes."""
+        return meminfo().get("MemFree", 0) * 1024
+
+    # ------------------------------------------------------------------
+    # Domain: identity and listing
+    # ------------------------------------------------------------------
+
+    def _ref(self, name: str, meta: Meta, c: lxc.Container) -> DomainRef:
+        pid = c.init_pid if c.running else -1
+        return DomainRef(name=name, uuid=meta.uuid, id=pid if pid and pid > 0 else None)
+
+    def _all(self, conn: LXCConnection) -> list[tuple[str, lxc.Container, Meta]]:
+        out = []
+        for name in conn.names():
+            c = conn.container(name)
+            meta = conn.read_meta(name, c)
+            if meta is None:
+                continue
+            if not meta.persistent and lxc_state(c) == DomainState.SHUTOFF:
+                conn.reap(name)
+                continue
+            out.append((name, c, meta))
+        return out
+
+    @hookimpl
+    def virtplug_domain_list(
+        self, conn: LXCConnection, active: bool | None, persistent: bool | None
+    ) -> list[DomainRef]:
+        """Containers of the lxcpath, filtered by running state and persistence."""
+        refs = []
+        for name, c, meta in self._all(conn):
+            if persistent is not None and meta.persistent != persistent:
+                continue
+            is_active = lxc_state(c) in _ACTIVE
+            if active is not None and is_active != active:
+                continue
+            refs.append(self._ref(name, meta, c))
+        return refs
+
+    @hookimpl
+    def virtplug_domain_lookup_by_name(self, conn: LXCConnection, name: str) -> DomainRef:
+        """The container called *name*."""
+        c, meta = conn.require(name)
+        return self._ref(name, meta, c)
+
+    @hookimpl
+    def virtplug_domain_lookup_by_uuid(self, conn: LXCConnection, uuid: str) -> DomainRef:
+        """The container whose virtplug.json holds *uuid*."""
+        for name, c, meta in self._all(conn):
+            if meta.uuid == uuid:
+                return self._ref(name, meta, c)
+        raise NoDomainError(f"Domain not found: no domain with matching uuid '{uuid}'")
+
+    @hookimpl
+    def virtplug_domain_lookup_by_id(self, conn: LXCConnection, id: int) -> DomainRef:
+        """The running container whose init PID is *id*."""
+        for name, c, meta in self._all(conn):
+            if c.running and c.init_pid == id:
+                return self._ref(name, meta, c)
+        raise NoDomainError(f"Domain not found: no domain with matching id {id}")
+
+    # ------------------------------------------------------------------
+    # Domain: define / create / undefine
+    # ------------------------------------------------------------------
+
+    def _resolve_network(self, conn: LXCConnection) -> Callable[[str], str]:
+        def resolve(name: str) -> str:
+            net = self._net_load(conn, name)
+            return str(net["config"].bridge)
+
+        return resolve
+
+    def _resolve_volume(self, conn: LXCConnection) -> Callable[[str, str], str]:
+        def resolve(pool: str, volume: str) -> str:
+            return self._volume_path(conn, pool, volume)
+
+        return resolve
+
+    def _check_devices(self, conn: LXCConnection, config: DomainConfig) -> None:
+        for iface in config.interfaces:
+            if iface.type == "network":
+                self._net_load(conn, str(iface.source))
+        for fs in config.filesystems:
+            if fs.type == "volume":
+                if not fs.pool:
+                    raise ConfigUnsupportedError(
+                        f"filesystem type='volume' for '{fs.target}' needs a source pool"
+                    )
+                self._volume_path(conn, fs.pool, fs.source)
+
+    def _write_config(
+        self,
+        conn: LXCConnection,
+        c: lxc.Container,
+        config: DomainConfig,
+        old: DomainConfig | None,
+        autostart: bool,
+    ) -> None:
+        apply_config(
+            c,
+            config,
+            old,
+            cdir=conn.container_dir(config.name),
+            autostart=autostart,
+            resolve_volume=self._resolve_volume(conn),
+            resolve_network=self._resolve_network(conn),
+        )
+        if not c.save_config():
+            raise OperationFailedError(
+                f"liblxc could not save the configuration of '{config.name}' ({c.config_file_name})"
+            )
+
+    def _find_uuid(self, conn: LXCConnection, uuid: str) -> str | None:
+        for name in conn.names():
+            meta = conn.read_meta(name)
+            if meta is not None and meta.uuid == uuid:
+                return name
+        return None
+
+    def _build(self, conn: LXCConnection, config: DomainConfig, persistent: bool) -> lxc.Container:
+        """Create a new container for *config* (template or existing rootfs)."""
+        name = config.name
+        root = config.root
+        assert root is not None  # check_config guarantees it
+        other = self._find_uuid(conn, str(config.uuid))
+        if other is not None:
+            raise OperationFailedError(f"domain '{other}' already exists with uuid {config.uuid}")
+        cdir = conn.container_dir(name)
+        c = conn.container(name)
+        c.clear_config_item("lxc.net")
+        c.set_config_item("lxc.net.0.type", "empty")
+        try:
+            if root.type == "template":
+                cdir.mkdir(mode=0o770, exist_ok=True)
+                c.set_config_item("lxc.log.file", str(cdir / "lxc.log"))
+                start = log_offset(cdir)
+                if not c.create(root.source, lxc.LXC_CREATE_QUIET, ()):
+                    raise OperationFailedError(
+                        f"liblxc could not create container '{name}' from template "
+                        f"'{root.source}': {log_reason(cdir, start)}"
+                    )
+                c = conn.container(name)
+            else:
+                if not Path(root.source).exists():
+                    raise ConfigUnsupportedError(
+                        f"root filesystem source '{root.source}' does not exist"
+                    )
+                cdir.mkdir(mode=0o770)
+                for key, value in base_items():
+                    c.set_config_item(key, value)
+            self._write_config(conn, c, config, None, autostart=False)
+            conn.write_meta(name, Meta(uuid=str(config.uuid), persistent=persistent, config=config))
+        except BaseException:
+            self._undo_build(conn, name)
+            raise
+        return c
+
+    def _undo_build(self, conn: LXCConnection, name: str) -> None:
+        c = conn.container(name)
+        cdir = conn.container_dir(name)
+        if c.defined:
+            with contextlib.suppress(Exception):
+                destroy_container(c, cdir)
+        if cdir.is_dir() and not (cdir / "config").exists():
+            shutil.rmtree(cdir, ignore_errors=True)
+
+    @hookimpl
+    def virtplug_domain_define(self, conn: LXCConnection, config: DomainConfig) -> DomainRef:
+        """Create the container (template or rootfs dir), or update its definition."""
+        check_name(config.name, "domain", XMLError)
+        check_config(config)
+        self._check_devices(conn, config)
+        name = config.name
+        with conn.lock(f"dom:{name}"):
+            c = conn.container(name)
+            if not c.defined and conn.container_dir(name).exists():
+                raise OperationFailedError(
+                    f"cannot define domain '{name}': {conn.container_dir(name)} exists "
+                    f"but holds no LXC container"
+                )
+            meta = conn.read_meta(name, c) if c.defined else None
+            if meta is None:
+                c = self._build(conn, config, persistent=True)
+                meta = conn.read_meta(name, c)
+                assert meta is not None
+                return self._ref(name, meta, c)
+            if meta.uuid != config.uuid:
+                raise OperationFailedError(f"domain '{name}' already exists with uuid {meta.uuid}")
+            old_root, new_root = meta.config.root, config.root
+            if old_root != new_root and (
+                old_root is None
+                or new_root is None
+                or old_root.type == "template"
+                or new_root.type == "template"
+            ):
+                raise ConfigUnsupportedError(
+                    f"cannot change the root filesystem of existing LXC container '{name}' "
+                    f"(undefine it first)"
+                )
+            self._write_config(conn, c, config, meta.config, meta.autostart)
+            meta.config = config
+            meta.persistent = True
+            meta.foreign = False
+            conn.write_meta(name, meta)
+            return self._ref(name, meta, c)
+
+    @hookimpl
+    def virtplug_domain_create(self, conn: LXCConnection, config: DomainConfig) -> DomainRef:
+        """Create and start a transient container (destroyed when it stops)."""
+        check_name(config.name, "domain", XMLError)
+        check_config(config)
+        self._check_devices(conn, config)
+        name = config.name
+        with conn.lock(f"dom:{name}"):
+            existing = conn.container(name)
+            if existing.defined:
+                meta = conn.read_meta(name, existing)
+                uuid = meta.uuid if meta else "?"
+                raise OperationFailedError(f"domain '{name}' already exists with uuid {uuid}")
+            c = self._build(conn, config, persistent=False)
+            meta = conn.read_meta(name, c)
+            assert meta is not None
+            try:
+                self._start(conn, name, c, meta)
+            except BaseException:
+                self._undo_build(conn, name)
+                raise
+            return self._ref(name, meta, conn.container(name))
+
+    @hookimpl
+    def virtplug_domain_undefine(self, conn: LXCConnection, name: str) -> None:
+        """Destroy the stopped container (and its snapshots); a running one becomes transient."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            if not meta.persistent:
+                raise OperationInvalidError("cannot undefine transient domain")
+            if lxc_state(c) in _ACTIVE:
+                meta.persistent = False
+                meta.autostart = False
+                c.set_config_item("lxc.start.auto", "0")
+                c.save_config()
+                conn.write_meta(name, meta)
+                return
+            destroy_container(c, conn.container_dir(name))
+
+    # ------------------------------------------------------------------
+    # Domain: lifecycle
+    # ------------------------------------------------------------------
+
+    def _set_state(
+        self, conn: LXCConnection, name: str, meta: Meta, state: DomainState, reason: int
+    ) -> None:
+        meta.state = (int(state), int(reason))
+        conn.write_meta(name, meta)
+
+    def _start(self, conn: LXCConnection, name: str, c: lxc.Container, meta: Meta) -> None:
+        config = meta.config
+        cdir = conn.container_dir(name)
+        for iface in config.interfaces:
+            if iface.type == "network":
+                net = self._net_load(conn, str(iface.source))
+                if not self._net_active(net):
+                    raise OperationInvalidError(f"network '{iface.source}' is not active")
+            elif iface.type == "bridge" and not _net.bridge_exists(str(iface.source)):
+                raise OperationFailedError(f"bridge '{iface.source}' does not exist on the host")
+        # Bridges of networks may have been renamed since define: refresh lxc.net.*.
+        write_network(c, config.interfaces, self._resolve_network(conn))
+        c.save_config()
+        offset = log_offset(cdir)
+        if not c.start():
+            raise OperationFailedError(
+                f"failed to start domain '{name}': {log_reason(cdir, offset)}"
+            )
+        if not c.wait("RUNNING", START_TIMEOUT) and not c.running:
+            raise OperationFailedError(
+                f"domain '{name}' stopped while starting: {log_reason(cdir, offset)}"
+            )
+        meta.live = config
+        meta.guest_nics = [
+            (dump_model(iface), f"eth{i}", iface.target or "")
+            for i, iface in enumerate(config.interfaces)
+        ]
+        self._set_state(conn, name, meta, DomainState.RUNNING, RunningReason.BOOTED)
+
+    def _after_stop(
+        self, conn: LXCConnection, name: str, c: lxc.Container, meta: Meta, reason: int
+    ) -> None:
+        if not meta.persistent:
+            destroy_container(c, conn.container_dir(name))
+            return
+        meta.live = None
+        meta.guest_nics = []
+        self._set_state(conn, name, meta, DomainState.SHUTOFF, reason)
+
+    @hookimpl
+    def virtplug_domain_start(self, conn: LXCConnection, name: str) -> None:
+        """``container.start()``, then wait for RUNNING; failures quote liblxc's log."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            if lxc_state(c) in _ACTIVE:
+                raise OperationInvalidError("domain is already running")
+            self._start(conn, name, c, meta)
+
+    @hookimpl
+    def virtplug_domain_shutdown(
+        self, conn: LXCConnection, name: str, timeout: float | None
+    ) -> None:
+        """``container.shutdown(timeout)`` (the halt signal to init), then ``stop()`` if needed."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            state = lxc_state(c)
+            if state not in _ACTIVE:
+                raise _not_running()
+            if state == DomainState.PAUSED:
+                c.unfreeze()
+            wait = DEFAULT_SHUTDOWN_TIMEOUT if timeout is None else timeout
+            done = c.shutdown(max(0, math.ceil(wait))) if wait > 0 else False
+            if not done or c.running:
+                offset = log_offset(conn.container_dir(name))
+                if not c.stop() and c.running:
+                    raise OperationFailedError(
+                        f"could not stop domain '{name}': "
+                        f"{log_reason(conn.container_dir(name), offset)}"
+                    )
+            c.wait("STOPPED", START_TIMEOUT)
+            self._after_stop(conn, name, c, meta, ShutoffReason.SHUTDOWN)
+
+    @hookimpl
+    def virtplug_domain_destroy(self, conn: LXCConnection, name: str) -> None:
+        """``container.stop()`` (SIGKILL to every process)."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            if lxc_state(c) not in _ACTIVE:
+                raise _not_running()
+            offset = log_offset(conn.container_dir(name))
+            if not c.stop() and c.running:
+                raise OperationFailedError(
+                    f"could not stop domain '{name}': "
+                    f"{log_reason(conn.container_dir(name), offset)}"
+                )
+            c.wait("STOPPED", START_TIMEOUT)
+            self._after_stop(conn, name, c, meta, ShutoffReason.DESTROYED)
+
+    @hookimpl
+    def virtplug_domain_reboot(self, conn: LXCConnection, name: str) -> None:
+        """``container.reboot()`` (the reboot signal); stop + start when init ignores it."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            state = lxc_state(c)
+            if state not in _ACTIVE:
+                raise _not_running()
+            if state == DomainState.PAUSED:
+                raise OperationInvalidError("domain is paused: resume it before rebooting")
+            old_pid = c.init_pid
+            rebooted = False
+            if c.reboot():
+                deadline = time.monotonic() + START_TIMEOUT
+                while time.monotonic() < deadline:
+                    pid = c.init_pid
+                    if pid > 0 and pid != old_pid and c.state == "RUNNING":
+                        rebooted = True
+                        break
+                    time.sleep(0.05)
+            if not rebooted:
+                # init ignored the reboot signal: restart it the hard way.
+                c.stop()
+                c.wait("STOPPED", START_TIMEOUT)
+                self._start(conn, name, c, meta)
+                return
+            meta.live = meta.config
+            self._set_state(conn, name, meta, DomainState.RUNNING, RunningReason.BOOTED)
+
+    @hookimpl
+    def virtplug_domain_suspend(self, conn: LXCConnection, name: str) -> None:
+        """``container.freeze()`` (the freezer cgroup); suspending a paused domain is a no-op."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            state = lxc_state(c)
+            if state not in _ACTIVE:
+                raise _not_running()
+            if state == DomainState.PAUSED:
+                return
+            offset = log_offset(conn.container_dir(name))
+            if not c.freeze():
+                raise OperationFailedError(
+                    f"could not freeze domain '{name}': "
+                    f"{log_reason(conn.container_dir(name), offset)}"
+                )
+            self._set_state(conn, name, meta, DomainState.PAUSED, PausedReason.USER)
+
+    @hookimpl
+    def virtplug_domain_resume(self, conn: LXCConnection, name: str) -> None:
+        """``container.unfreeze()``."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            state = lxc_state(c)
+            if state not in _ACTIVE:
+                raise _not_running()
+            if state != DomainState.PAUSED:
+                raise OperationInvalidError("domain is not paused")
+            offset = log_offset(conn.container_dir(name))
+            if not c.unfreeze():
+                raise OperationFailedError(
+                    f"could not thaw domain '{name}': "
+                    f"{log_reason(conn.container_dir(name), offset)}"
+                )
+            self._set_state(conn, name, meta, DomainState.RUNNING, RunningReason.UNPAUSED)
+
+    @hookimpl
+    def virtplug_domain_state(self, conn: LXCConnection, name: str) -> tuple[DomainState, int]:
+        """Liblxc's state; the reason virtplug recorded when it caused that state."""
+        c, meta = conn.require(name)
+        state = lxc_state(c)
+        stored_state, stored_reason = meta.state
+        if stored_state == int(state):
+            return state, stored_reason
+        return state, _DEFAULT_REASON.get(state, 0)
+
+    def _cgroup(self, c: lxc.Container, key: str) -> str | None:
+        try:
+            value = c.get_cgroup_item(key)
+        except (KeyError, ValueError):
+            return None
+        return str(value) if value is not None else None
+
+    def _cpu_ns(self, c: lxc.Container) -> int:
+        layout = cgroup_layout()
+        text = self._cgroup(c, layout.cpu_usage_key)
+        return layout.parse_cpu_ns(text) if text else 0
+
+    @hookimpl
+    def virtplug_domain_info(self, conn: LXCConnection, name: str) -> DomainInfo:
+        """State, memory limit, vCPUs, cgroup CPU time and persistence."""
+        c, meta = conn.require(name)
+        state, reason = self.virtplug_domain_state(conn, name)
+        config = meta.live if (meta.live is not None and state in _ACTIVE) else meta.config
+        return DomainInfo(
+            state=state,
+            max_memory_kib=config.memory_kib,
+            memory_kib=config.effective_memory_kib,
+            vcpus=config.vcpus,
+            cpu_time_ns=self._cpu_ns(c) if state in _ACTIVE else 0,
+            persistent=meta.persistent,
+            state_reason=reason,
+        )
+
+    @hookimpl
+    def virtplug_domain_xml(self, conn: LXCConnection, name: str, inactive: bool) -> DomainConfig:
+        """The stored definition (inactive) or the running instance's configuration."""
+        c, meta = conn.require(name)
+        if not inactive and meta.live is not None and lxc_state(c) in _ACTIVE:
+            return meta.live
+        return meta.config
+
+    @hookimpl
+    def virtplug_domain_set_memory(self, conn: LXCConnection, name: str, kib: int) -> None:
+        """Set the memory cgroup limit (live when running) and the definition."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            if kib <= 0:
+                raise InvalidArgError(f"memory must be positive, not {kib}")
+            if kib > meta.config.memory_kib:
+                raise InvalidArgError(
+                    f"cannot set memory higher than max memory ({meta.config.memory_kib} KiB)"
+                )
+            if lxc_state(c) in _ACTIVE:
+                layout = cgroup_layout()
+                if not c.set_cgroup_item(layout.memory_limit_key, str(kib * 1024)):
+                    raise OperationFailedError(
+                        f"could not set the memory limit of running domain '{name}' to "
+                        f"{kib} KiB (the cgroup refused; is current use above it?)"
+                    )
+                if meta.live is not None:
+                    meta.live = attrs.evolve(meta.live, current_memory_kib=kib)
+            new = attrs.evolve(meta.config, current_memory_kib=kib)
+            self._write_config(conn, c, new, meta.config, meta.autostart)
+            meta.config = new
+            conn.write_meta(name, meta)
+
+    @hookimpl
+    def virtplug_domain_set_vcpus(self, conn: LXCConnection, name: str, count: int) -> None:
+        """Set the CPU quota to *count* CPUs (live when running) and the definition."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            host = os.cpu_count() or 1
+            if count < 1:
+                raise InvalidArgError(f"vcpu count must be at least 1, not {count}")
+            if count > host:
+                raise InvalidArgError(
+                    f"requested vcpus is greater than max allowable vcpus for the host "
+                    f"({count} > {host})"
+                )
+            if lxc_state(c) in _ACTIVE:
+                layout = cgroup_layout()
+                for key, value in layout.cpu_limit_items(count):
+                    item = key.removeprefix(layout.config_prefix)
+                    if not c.set_cgroup_item(item, value):
+                        raise OperationFailedError(
+                            f"could not set {item} of running domain '{name}' to {value}"
+                        )
+                if meta.live is not None:
+                    meta.live = attrs.evolve(meta.live, vcpus=count)
+            new = attrs.evolve(meta.config, vcpus=count)
+            self._write_config(conn, c, new, meta.config, meta.autostart)
+            meta.config = new
+            conn.write_meta(name, meta)
+
+    @hookimpl
+    def virtplug_domain_get_autostart(self, conn: LXCConnection, name: str) -> bool:
+        """``lxc.start.auto``."""
+        _c, meta = conn.require(name)
+        return meta.autostart
+
+    @hookimpl
+    def virtplug_domain_set_autostart(
+        self, conn: LXCConnection, name: str, autostart: bool
+    ) -> None:
+        """Write ``lxc.start.auto`` (honoured by ``lxc-autostart`` at boot)."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            if not meta.persistent:
+                raise OperationInvalidError("cannot set autostart for transient domain")
+            if not c.set_config_item("lxc.start.auto", "1" if autostart else "0") or not (
+                c.save_config()
+            ):
+                raise OperationFailedError(f"liblxc could not save lxc.start.auto for '{name}'")
+            meta.autostart = bool(autostart)
+            conn.write_meta(name, meta)
+
+    # ------------------------------------------------------------------
+    # Domain: devices
+    # ------------------------------------------------------------------
+
+    def _free_guest_name(self, meta: Meta, pid: int) -> str:
+        used = {n for n, _mac in _net.guest_links(pid)} | {g for _i, g, _h in meta.guest_nics}
+        i = 0
+        while f"eth{i}" in used:
+            i += 1
+        return f"eth{i}"
+
+    @hookimpl
+    def virtplug_domain_attach_device(
+        self, conn: LXCConnection, name: str, device: DeviceConfig
+    ) -> None:
+        """NIC: veth pair on the bridge, peer handed to the container; disk: bind mount."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            running = lxc_state(c) in _ACTIVE
+            live = meta.live if (running and meta.live is not None) else meta.config
+            if isinstance(device, ConsoleConfig):
+                raise ArgumentUnsupportedError(
+                    "LXC gives a container its console at start; consoles cannot be attached"
+                )
+            if isinstance(device, InterfaceConfig):
+                self._attach_nic(conn, name, c, meta, live, device, running)
+            elif isinstance(device, FilesystemConfig):
+                self._attach_fs(conn, name, c, meta, live, device, running)
+            else:
+                raise ArgumentUnsupportedError(f"cannot attach {type(device).__name__} to LXC")
+            conn.write_meta(name, meta)
+
+    def _attach_nic(
+        self,
+        conn: LXCConnection,
+        name: str,
+        c: lxc.Container,
+        meta: Meta,
+        live: DomainConfig,
+        iface: InterfaceConfig,
+        running: bool,
+    ) -> None:
+        if iface.type not in ("network", "bridge", "ethernet"):
+            raise ArgumentUnsupportedError(
+                f"interface type '{iface.type}' cannot be attached to an LXC container"
+            )
+        bridge: str | None = None
+        if iface.type == "network":
+            net = self._net_load(conn, str(iface.source))
+            bridge = str(net["config"].bridge)
+            if running and not self._net_active(net):
+                raise OperationInvalidError(f"network '{iface.source}' is not active")
+        elif iface.type == "bridge":
+            bridge = str(iface.source)
+            if running and not _net.bridge_exists(bridge):
+                raise OperationFailedError(f"bridge '{bridge}' does not exist on the host")
+        if iface in live.interfaces or iface in meta.config.interfaces:
+            raise OperationFailedError("an equal interface is already attached")
+        if running:
+            pid = c.init_pid
+            guest = self._free_guest_name(meta, pid)
+            stamp = f"{name}\0{guest}\0{time.time_ns()}"
+            host = iface.target or _net.name_for(_net.VETH_PREFIX, str(conn.lxcpath), stamp)
+            peer = _net.name_for("vpt", str(conn.lxcpath), stamp)
+            try:
+                _net.make_veth(host, peer, bridge, iface.mac)
+            except _net.NetError as exc:
+                raise OperationFailedError(f"cannot create the veth pair: {exc}") from exc
+            try:
+                if not c.attach_interface(peer, guest):
+                    raise OperationFailedError(
+                        f"liblxc could not move interface '{peer}' into domain '{name}'"
+                    )
+                _net.setup_guest_link(pid, guest, iface.ips)
+            except (OperationFailedError, _net.NetError) as exc:
+                with contextlib.suppress(_net.NetError):
+                    _net.delete_link(host)
+                raise OperationFailedError(f"cannot attach interface: {exc}") from exc
+            meta.guest_nics.append((dump_model(iface), guest, host))
+            meta.live = attrs.evolve(live, interfaces=(*live.interfaces, iface))
+        new = attrs.evolve(meta.config, interfaces=(*meta.config.interfaces, iface))
+        self._write_config(conn, c, new, meta.config, meta.autostart)
+        meta.config = new
+
+    def _fs_source(self, conn: LXCConnection, fs: FilesystemConfig) -> str:
+        if fs.type == "volume":
+            if not fs.pool:
+                raise ArgumentUnsupportedError("filesystem type='volume' needs a source pool")
+            return self._volume_path(conn, fs.pool, fs.source)
+        if fs.type in ("mount", "bind", "file"):
+            if not fs.source.startswith("/"):
+                raise InvalidArgError(f"filesystem source '{fs.source}' must be absolute")
+            if not os.path.exists(fs.source):
+                raise OperationFailedError(f"filesystem source '{fs.source}' does not exist")
+            return fs.source
+        raise ArgumentUnsupportedError(
+            f"filesystem type '{fs.type}' cannot be attached to an LXC container"
+        )
+
+    def _attach_fs(
+        self,
+        conn: LXCConnection,
+        name: str,
+        c: lxc.Container,
+        meta: Meta,
+        live: DomainConfig,
+        fs: FilesystemConfig,
+        running: bool,
+    ) -> None:
+        if fs.is_root:
+            raise ArgumentUnsupportedError(
+                "the root filesystem of an LXC container cannot be replaced live"
+            )
+        if not fs.target.startswith("/") or ".." in fs.target.split("/"):
+            raise InvalidArgError(f"filesystem target '{fs.target}' must be an absolute path")
+        source = self._fs_source(conn, fs)
+        targets = {f.target for f in (*live.filesystems, *meta.config.filesystems)}
+        if fs.target in targets:
+            raise OperationFailedError(f"a filesystem is already attached at '{fs.target}'")
+        if running:
+            bind_mount_live(c, source, fs.target, fs.readonly)
+            meta.live = attrs.evolve(live, filesystems=(*live.filesystems, fs))
+        new = attrs.evolve(meta.config, filesystems=(*meta.config.filesystems, fs))
+        self._write_config(conn, c, new, meta.config, meta.autostart)
+        meta.config = new
+
+    @hookimpl
+    def virtplug_domain_detach_device(
+        self, conn: LXCConnection, name: str, device: DeviceConfig
+    ) -> None:
+        """Delete the NIC's veth inside the container / lazily unmount the filesystem."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            running = lxc_state(c) in _ACTIVE
+            live = meta.live if (running and meta.live is not None) else None
+            if isinstance(device, InterfaceConfig):
+                self._detach_nic(conn, name, c, meta, live, device)
+            elif isinstance(device, FilesystemConfig):
+                self._detach_fs(conn, name, c, meta, live, device)
+            else:
+                raise ArgumentUnsupportedError(
+                    "LXC containers keep their console; only interfaces and filesystems detach"
+                )
+            conn.write_meta(name, meta)
+
+    @staticmethod
+    def _nic_matches(have: InterfaceConfig, want: InterfaceConfig) -> bool:
+        if want.mac:
+            return (have.mac or "").lower() == want.mac.lower()
+        return have.type == want.type and have.source == want.source
+
+    def _detach_nic(
+        self,
+        conn: LXCConnection,
+        name: str,
+        c: lxc.Container,
+        meta: Meta,
+        live: DomainConfig | None,
+        want: InterfaceConfig,
+    ) -> None:
+        in_live = (
+            next((i for i in live.interfaces if self._nic_matches(i, want)), None) if live else None
+        )
+        in_config = next((i for i in meta.config.interfaces if self._nic_matches(i, want)), None)
+        if in_live is None and in_config is None:
+            raise OperationFailedError("device not found: no matching interface")
+        if live is not None and in_live is not None:
+            entry = next(
+                (n for n in meta.guest_nics if load_model(InterfaceConfig, n[0]) == in_live), None
+            )
+            if entry is not None:
+                try:
+                    _net.delete_guest_link(c.init_pid, entry[1])
+                except _net.NetError as exc:
+                    raise OperationFailedError(f"cannot detach interface: {exc}") from exc
+                meta.guest_nics.remove(entry)
+            items = list(live.interfaces)
+            items.remove(in_live)
+            meta.live = attrs.evolve(live, interfaces=tuple(items))
+        if in_config is not None:
+            items = list(meta.config.interfaces)
+            items.remove(in_config)
+            new = attrs.evolve(meta.config, interfaces=tuple(items))
+            self._write_config(conn, c, new, meta.config, meta.autostart)
+            meta.config = new
+
+    def _detach_fs(
+        self,
+        conn: LXCConnection,
+        name: str,
+        c: lxc.Container,
+        meta: Meta,
+        live: DomainConfig | None,
+        want: FilesystemConfig,
+    ) -> None:
+        if want.is_root:
+            raise ArgumentUnsupportedError("the root filesystem cannot be detached")
+        in_live = (
+            next((f for f in live.filesystems if f.target == want.target), None) if live else None
+        )
+        in_config = next((f for f in meta.config.filesystems if f.target == want.target), None)
+        if in_live is None and in_config is None:
+            raise OperationFailedError(f"device not found: no filesystem at '{want.target}'")
+        if live is not None and in_live is not None:
+            unmount_live(c, want.target)
+            meta.live = attrs.evolve(
+                live, filesystems=tuple(f for f in live.filesystems if f is not in_live)
+            )
+        if in_config is not None:
+            new = attrs.evolve(
+                meta.config,
+                filesystems=tuple(f for f in meta.config.filesystems if f is not in_config),
+            )
+            self._write_config(conn, c, new, meta.config, meta.autostart)
+            meta.config = new
+
+    # ------------------------------------------------------------------
+    # Domain: stats, exec
+    # ------------------------------------------------------------------
+
+    @hookimpl
+    def virtplug_domain_stats(self, conn: LXCConnection, name: str) -> DomainStats:
+        """CPU time and memory use from the container's cgroup."""
+        c, _meta = conn.require(name)
+        if lxc_state(c) not in _ACTIVE:
+            raise _not_running()
+        layout = cgroup_layout()
+        used = self._cgroup(c, layout.memory_usage_key)
+        limit = self._cgroup(c, layout.memory_limit_key)
+        pids = self._cgroup(c, layout.pids_key)
+        limit_kib: int | None = None
+        if limit and limit.strip().isdigit() and int(limit) < (1 << 62):
+            limit_kib = int(limit) // 1024
+        return DomainStats(
+            cpu_time_ns=self._cpu_ns(c),
+            memory_used_kib=int(used) // 1024 if used and used.strip().isdigit() else 0,
+            memory_limit_kib=limit_kib,
+            pids=int(pids) if pids and pids.strip().isdigit() else None,
+        )
+
+    @hookimpl
+    def virtplug_domain_exec(
+        self, conn: LXCConnection, name: str, argv: Sequence[str], timeout: float | None
+    ) -> ExecResult:
+        """``container.attach()`` running *argv*; output captured, exit code returned."""
+        c, _meta = conn.require(name)
+        state = lxc_state(c)
+        if state not in _ACTIVE:
+            raise _not_running()
+        if state == DomainState.PAUSED:
+            raise OperationInvalidError("domain is paused: resume it before running commands")
+        return run(c, argv, timeout)
+
+    # ------------------------------------------------------------------
+    # Domain: snapshots
+    # ------------------------------------------------------------------
+
+    def _snapshots(self, c: lxc.Container, name: str) -> list[tuple[str, SnapshotInfo]]:
+        out = []
+        for lxc_name, comment, stamp, _path in c.snapshot_list() or ():
+            info: SnapshotInfo | None = None
+            with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+                data = read_json(Path(comment)) if comment else None
+                if isinstance(data, dict) and data.get("virtplug") == 1:
+                    info = load_model(SnapshotInfo, data["snapshot"])
+            if info is None:
+                try:
+                    created = datetime.strptime(stamp, "%Y:%m:%d %H:%M:%S").timestamp()
+                except ValueError:
+                    created = 0.0
+                info = SnapshotInfo(
+                    name=str(lxc_name),
+                    domain=name,
+                    creation_time=created,
+                    state=DomainState.SHUTOFF,
+                )
+            out.append((str(lxc_name), info))
+        out.sort(key=lambda item: (item[1].creation_time, item[0]))
+        return out
+
+    def _snapshot(self, c: lxc.Container, name: str, snapshot: str) -> tuple[str, SnapshotInfo]:
+        check_name(snapshot, "snapshot")
+        for lxc_name, info in self._snapshots(c, name):
+            if info.name == snapshot:
+                return lxc_name, info
+        raise NoDomainSnapshotError(
+            f"Domain snapshot not found: no domain snapshot with matching name '{snapshot}'"
+        )
+
+    @hookimpl
+    def virtplug_domain_snapshot_create(
+        self, conn: LXCConnection, name: str, snapshot: SnapshotConfig
+    ) -> SnapshotInfo:
+        """``container.snapshot()`` of a stopped container (liblxc refuses running ones)."""
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            snap_name = snapshot.name or str(int(time.time()))
+            check_name(snap_name, "snapshot")
+            if lxc_state(c) in _ACTIVE:
+                raise OperationInvalidError(
+                    "LXC can only snapshot a stopped container: liblxc refuses to snapshot "
+                    "a running one (shut the domain down first)"
+                )
+            if any(info.name == snap_name for _n, info in self._snapshots(c, name)):
+                raise OperationFailedError(f"snapshot '{snap_name}' already exists for '{name}'")
+            info = SnapshotInfo(
+                name=snap_name,
+                domain=name,
+                creation_time=time.time(),
+                state=DomainState.SHUTOFF,
+                description=snapshot.description,
+                config=meta.config,
+            )
+            cdir = conn.container_dir(name)
+            comment = cdir / f".snapshot-{os.getpid()}-{threading.get_ident()}.json"
+            write_json(comment, {"virtplug": 1, "snapshot": dump_model(info)})
+            try:
+                offset = log_offset(cdir)
+                result = c.snapshot(str(comment))
+                if not result:
+                    raise OperationFailedError(
+                        f"liblxc could not snapshot '{name}': {log_reason(cdir, offset)}"
+                    )
+            finally:
+                with contextlib.suppress(OSError):
+                    comment.unlink()
+            return info
+
+    @hookimpl
+    def virtplug_domain_snapshot_list(self, conn: LXCConnection, name: str) -> list[SnapshotInfo]:
+        """``container.snapshot_list()``, oldest first."""
+        c, _meta = conn.require(name)
+        return [info for _n, info in self._snapshots(c, name)]
+
+    @hookimpl
+    def virtplug_domain_snapshot_lookup(
+        self, conn: LXCConnection, name: str, snapshot: str
+    ) -> SnapshotInfo:
+        """One snapshot by its virtplug name."""
+        c, _meta = conn.require(name)
+        return self._snapshot(c, name, snapshot)[1]
+
+    @hookimpl
+    def virtplug_domain_snapshot_revert(
+        self, conn: LXCConnection, name: str, snapshot: str
+    ) -> None:
+        """``container.snapshot_restore()``; a running domain is stopped first.
+
+        Snapshots are of stopped containers, so the domain ends SHUTOFF, as libvirt does.
+        """
+        with conn.lock(f"dom:{name}"):
+            c, meta = conn.require(name)
+            lxc_name, info = self._snapshot(c, name, snapshot)
+            cdir = conn.container_dir(name)
+            if lxc_state(c) in _ACTIVE:
+                if lxc_state(c) == DomainState.PAUSED:
+                    c.unfreeze()
+                c.stop()
+                c.wait("STOPPED", START_TIMEOUT)
+            offset = log_offset(cdir)
+            if not c.snapshot_restore(lxc_name):
+                conn.write_meta(name, meta)
+                raise OperationFailedError(
+                    f"liblxc could not restore snapshot '{snapshot}' of '{name}': "
+                    f"{log_reason(cdir, offset)}"
+                )
+            if info.config is not None:
+                meta.config = attrs.evolve(info.config, uuid=meta.uuid, name=name)
+            meta.live = None
+            meta.guest_nics = []
+            meta.state = (int(DomainState.SHUTOFF), int(ShutoffReason.FROM_SNAPSHOT))
+            conn.write_meta(name, meta)
+            if not meta.persistent:
+                conn.reap(name)
+
+    @hookimpl
+    def virtplug_domain_snapshot_delete(
+        self, conn: LXCConnection, name: str, snapshot: str
+    ) -> None:
+        """``container.snapshot_destroy()``."""
+        with conn.lock(f"dom:{name}"):
+            c, _meta = conn.require(name)
+            lxc_name, _info = self._snapshot(c, name, snapshot)
+            cdir = conn.container_dir(name)
+            offset = log_offset(cdir)
+            if not c.snapshot_destroy(lxc_name):
+                raise OperationFailedError(
+                    f"liblxc could not delete snapshot '{snapshot}' of '{name}': "
+                    f"{log_reason(cdir, offset)}"
+                )
+
+    # ------------------------------------------------------------------
+    # Networks (Linux bridges)
+    # ------------------------------------------------------------------
+
+    def _net_dir(self, conn: LXCConnection) -> Path:
+        return conn.meta_dir / "networks"
+
+    def _net_path(self, conn: LXCConnection, name: str) -> Path:
+        return self._net_dir(conn) / f"{name}.json"
+
+    def _net_load(self, conn: LXCConnection, name: str) -> dict[str, Any]:
+        check_name(name, "network")
+        try:
+            data = read_json(self._net_path(conn, name))
+        except (ValueError, OSError) as exc:
+            raise OperationFailedError(f"network '{name}' definition is unreadable: {exc}") from exc
+        if data is None:
+            raise _no_network(name)
+        try:
+            data["config"] = load_model(NetworkConfig, data["config"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OperationFailedError(f"network '{name}' definition is corrupt: {exc}") from exc
+        return dict(data)
+
+    def _net_save(self, conn: LXCConnection, data: dict[str, Any]) -> None:
+        config: NetworkConfig = data["config"]
+        out = dict(data)
+        out["config"] = dump_model(config)
+        write_json(self._net_path(conn, config.name), out)
+
+    def _net_all(self, conn: LXCConnection) -> list[dict[str, Any]]:
+        out = []
+        d = self._net_dir(conn)
+        if d.is_dir():
+            for path in sorted(d.glob("*.json")):
+                with contextlib.suppress(*VirtplugErrors):
+                    out.append(self._net_load(conn, path.stem))
+        return out
+
+    def _net_active(self, data: dict[str, Any]) -> bool:
+        config: NetworkConfig = data["config"]
+        return bool(data.get("active")) and _net.bridge_exists(str(config.bridge))
+
+    def _net_ref(self, data: dict[str, Any]) -> NetworkRef:
+        config: NetworkConfig = data["config"]
+        return NetworkRef(name=config.name, uuid=str(config.uuid))
+
+    def _net_check(self, conn: LXCConnection, config: NetworkConfig) -> NetworkConfig:
+        check_name(config.name, "network", XMLError)
+        if config.forward not in (None, "nat", "route", "open", "bridge"):
+            raise ConfigUnsupportedError(
+                f"forward mode '{config.forward}' is not supported by LXC bridges "
+                f"(use nat, route, open, bridge or none)"
+            )
+        bridge = config.bridge or _net.name_for(_net.BRIDGE_PREFIX, str(conn.lxcpath), config.name)
+        if len(bridge) > 15 or "/" in bridge or not bridge.isprintable() or " " in bridge:
+            raise ConfigUnsupportedError(f"invalid bridge name '{bridge}' (at most 15 characters)")
+        if config.forward == "nat" and not any(ip.family == "ipv4" for ip in config.ips):
+            raise ConfigUnsupportedError("NAT forwarding needs an IPv4 <ip> on the network")
+        for other in self._net_all(conn):
+            oc: NetworkConfig = other["config"]
+            if oc.name != config.name and oc.bridge == bridge:
+                raise OperationFailedError(
+                    f"bridge name '{bridge}' is already in use by network '{oc.name}'"
+                )
+            if oc.name != config.name and oc.uuid == config.uuid:
+                raise OperationFailedError(
+                    f"network '{oc.name}' already exists with uuid {config.uuid}"
+                )
+        return attrs.evolve(config, bridge=bridge)
+
+    @hookimpl
+    def virtplug_network_list(
+        self, conn: LXCConnection, active: bool | None, persistent: bool | None
+    ) -> list[NetworkRef]:
+        """Networks defined under <lxcpath>/.virtplug/networks, filtered."""
+        out = []
+        for data in self._net_all(conn):
+            if persistent is not None and bool(data.get("persistent", True)) != persistent:
+                continue
+            if active is not None and self._net_active(data) != active:
+                continue
+            out.append(self._net_ref(data))
+        return out
+
+    @hookimpl
+    def virtplug_network_lookup_by_name(self, conn: LXCConnection, name: str) -> NetworkRef:
+        """The network called *name*."""
+        return self._net_ref(self._net_load(conn, name))
+
+    @hookimpl
+    def virtplug_network_lookup_by_uuid(self, conn: LXCConnection, uuid: str) -> NetworkRef:
+        """The network with *uuid*."""
+        for data in self._net_all(conn):
+            if data["config"].uuid == uuid:
+                return self._net_ref(data)
+        raise NoNetworkError(f"Network not found: no network with matching uuid '{uuid}'")
+
+    @hookimpl
+    def virtplug_network_define(self, conn: LXCConnection, config: NetworkConfig) -> NetworkRef:
+        """Store the definition (a bridge name is chosen when none is given)."""
+        with conn.lock(f"net:{config.name}"):
+            config = self._net_check(conn, config)
+            try:
+                data = self._net_load(conn, config.name)
+            except NoNetworkError:
+                data = {"active": False, "autostart": False}
+            else:
+                if data["config"].uuid != config.uuid:
+                    raise OperationFailedError(
+                        f"network '{config.name}' already exists with uuid {data['config'].uuid}"
+                    )
+                if self._net_active(data) and data["config"].bridge != config.bridge:
+                    raise OperationInvalidError(
+                        "cannot change the bridge name of an active network"
+                    )
+            data["config"] = config
+            data["persistent"] = True
+            self._net_save(conn, data)
+            return self._net_ref(data)
+
+    @hookimpl
+    def virtplug_network_create(self, conn: LXCConnection, config: NetworkConfig) -> NetworkRef:
+        """Define a transient network and bring its bridge up."""
+        with conn.lock(f"net:{config.name}"):
+            config = self._net_check(conn, config)
+            if self._net_path(conn, config.name).exists():
+                raise OperationFailedError(f"network '{config.name}' already exists")
+            data: dict[str, Any] = {
+                "config": config,
+                "active": False,
+                "autostart": False,
+                "persistent": False,
+            }
+            self._net_save(conn, data)
+            try:
+                self._net_up(conn, data)
+            except BaseException:
+                self._net_path(conn, config.name).unlink(missing_ok=True)
+                raise
+            return self._net_ref(data)
+
+    def _net_up(self, conn: LXCConnection, data: dict[str, Any]) -> None:
+        config: NetworkConfig = data["config"]
+        bridge = str(config.bridge)
+        ipv4 = next((ip for ip in config.ips if ip.family == "ipv4"), None)
+        try:
+            if config.forward == "bridge":
+                if not _net.bridge_exists(bridge):
+                    raise OperationFailedError(f"host bridge '{bridge}' does not exist")
+            else:
+                _net.create_bridge(
+                    bridge,
+                    ipv4.address if ipv4 else None,
+                    ipv4.prefix if ipv4 else None,
+                    config.mtu,
+                )
+                if config.forward == "nat" and ipv4 is not None:
+                    try:
+                        _net.add_nat(config.name, _net.subnet_of(ipv4.address, ipv4.prefix))
+                    except _net.NetError:
+                        _net.delete_link(bridge)
+                        raise
+        except _net.NetError as exc:
+            raise OperationFailedError(f"cannot start network '{config.name}': {exc}") from exc
+        data["active"] = True
+        self._net_save(conn, data)
+
+    def _net_down(self, conn: LXCConnection, data: dict[str, Any]) -> None:
+        config: NetworkConfig = data["config"]
+        ipv4 = next((ip for ip in config.ips if ip.family == "ipv4"), None)
+        try:
+            if config.forward == "nat" and ipv4 is not None:
+                _net.remove_nat(config.name, _net.subnet_of(ipv4.address, ipv4.prefix))
+            if config.forward != "bridge":
+                _net.delete_link(str(config.bridge))
+        except _net.NetError as exc:
+            raise OperationFailedError(f"cannot stop network '{config.name}': {exc}") from exc
+        data["active"] = False
+        if data.get("persistent", True):
+            self._net_save(conn, data)
+        else:
+            self._net_path(conn, config.name).unlink(missing_ok=True)
+
+    @hookimpl
+    def virtplug_network_undefine(self, conn: LXCConnection, name: str) -> None:
+        """Remove the definition; an active network keeps running as transient."""
+        with conn.lock(f"net:{name}"):
+            data = self._net_load(conn, name)
+            if not data.get("persistent", True):
+                raise OperationInvalidError("cannot undefine transient network")
+            if self._net_active(data):
+                data["persistent"] = False
+                data["autostart"] = False
+                self._net_save(conn, data)
+                return
+            self._net_path(conn, name).unlink(missing_ok=True)
+
+    @hookimpl
+    def virtplug_network_start(self, conn: LXCConnection, name: str) -> None:
+        """Create the bridge, address it, add the NAT rule."""
+        with conn.lock(f"net:{name}"):
+            data = self._net_load(conn, name)
+            if self._net_active(data):
+                raise OperationInvalidError("network is already active")
+            self._net_up(conn, data)
+
+    @hookimpl
+    def virtplug_network_stop(self, conn: LXCConnection, name: str) -> None:
+        """Remove the NAT rule and delete the bridge."""
+        with conn.lock(f"net:{name}"):
+            data = self._net_load(conn, name)
+            if not self._net_active(data):
+                raise OperationInvalidError("network is not active")
+            self._net_down(conn, data)
+
+    @hookimpl
+    def virtplug_network_info(self, conn: LXCConnection, name: str) -> NetworkInfo:
+        """Active (bridge present), persistent, autostart, bridge name."""
+        data = self._net_load(conn, name)
+        return NetworkInfo(
+            active=self._net_active(data),
+            persistent=bool(data.get("persistent", True)),
+            autostart=bool(data.get("autostart", False)),
+            bridge=data["config"].bridge,
+        )
+
+    @hookimpl
+    def virtplug_network_xml(self, conn: LXCConnection, name: str, inactive: bool) -> NetworkConfig:
+        """The stored definition (with the bridge name filled in)."""
+        config: NetworkConfig = self._net_load(conn, name)["config"]
+        return config
+
+    @hookimpl
+    def virtplug_network_get_autostart(self, conn: LXCConnection, name: str) -> bool:
+        """The stored autostart flag."""
+        return bool(self._net_load(conn, name).get("autostart", False))
+
+    @hookimpl
+    def virtplug_network_set_autostart(
+        self, conn: LXCConnection, name: str, autostart: bool
+    ) -> None:
+        """Store the autostart flag (networks start when a connection opens them... see docs)."""
+        with conn.lock(f"net:{name}"):
+            data = self._net_load(conn, name)
+            if not data.get("persistent", True):
+                raise OperationInvalidError("cannot set autostart for transient network")
+            data["autostart"] = bool(autostart)
+            self._net_save(conn, data)
+
+    # ------------------------------------------------------------------
+    # Storage pools (directories)
+    # ------------------------------------------------------------------
+
+    def _pool_path(self, conn: LXCConnection, name: str) -> Path:
+        return conn.meta_dir / "pools" / f"{name}.json"
+
+    def _pool_load(self, conn: LXCConnection, name: str) -> dict[str, Any]:
+        check_name(name, "pool")
+        try:
+            data = read_json(self._pool_path(conn, name))
+        except (ValueError, OSError) as exc:
+            raise OperationFailedError(f"pool '{name}' definition is unreadable: {exc}") from exc
+        if data is None:
+            raise _no_pool(name)
+        try:
+            data["config"] = load_model(PoolConfig, data["config"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OperationFailedError(f"pool '{name}' definition is corrupt: {exc}") from exc
+        return dict(data)
+
+    def _pool_save(self, conn: LXCConnection, data: dict[str, Any]) -> None:
+        out = dict(data)
+        out["config"] = dump_model(data["config"])
+        write_json(self._pool_path(conn, data["config"].name), out)
+
+    def _pool_all(self, conn: LXCConnection) -> list[dict[str, Any]]:
+        d = conn.meta_dir / "pools"
+        out = []
+        if d.is_dir():
+            for path in sorted(d.glob("*.json")):
+                with contextlib.suppress(*VirtplugErrors):
+                    out.append(self._pool_load(conn, path.stem))
+        return out
+
+    def _pool_active(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("active")) and Path(str(data["config"].target)).is_dir()
+
+    def _pool_check(self, conn: LXCConnection, config: PoolConfig) -> None:
+        check_name(config.name, "pool", XMLError)
+        if config.type != "dir":
+            raise ConfigUnsupportedError(
+                f"storage pool type '{config.type}' is not supported by the LXC driver (use dir)"
+            )
+        if not config.target or not config.target.startswith("/"):
+            raise ConfigUnsupportedError("a dir pool needs an absolute <target><path>")
+        for other in self._pool_all(conn):
+            oc: PoolConfig = other["config"]
+            if oc.name != config.name and oc.uuid == config.uuid:
+                raise OperationFailedError(
+                    f"pool '{oc.name}' already exists with uuid {config.uuid}"
+                )
+            if oc.name != config.name and oc.target == config.target:
+                raise OperationFailedError(
+                    f"target path '{config.target}' is already in use by pool '{oc.name}'"
+                )
+
+    def _pool_ref(self, data: dict[str, Any]) -> PoolRef:
+        return PoolRef(name=data["config"].name, uuid=str(data["config"].uuid))
+
+    @hookimpl
+    def virtplug_pool_list(
+        self, conn: LXCConnection, active: bool | None, persistent: bool | None
+    ) -> list[PoolRef]:
+        """Pools defined under <lxcpath>/.virtplug/pools, filtered."""
+        out = []
+        for data in self._pool_all(conn):
+            if persistent is not None and bool(data.get("persistent", True)) != persistent:
+                continue
+            if active is not None and self._pool_active(data) != active:
+                continue
+            out.append(self._pool_ref(data))
+        return out
+
+    @hookimpl
+    def virtplug_pool_lookup_by_name(self, conn: LXCConnection, name: str) -> PoolRef:
+        """The pool called *name*."""
+        return self._pool_ref(self._pool_load(conn, name))
+
+    @hookimpl
+    def virtplug_pool_lookup_by_uuid(self, conn: LXCConnection, uuid: str) -> PoolRef:
+        """The pool with *uuid*."""
+        for data in self._pool_all(conn):
+            if data["config"].uuid == uuid:
+                return self._pool_ref(data)
+        raise NoStoragePoolError(
+            f"Storage pool not found: no storage pool with matching uuid '{uuid}'"
+        )
+
+    @hookimpl
+    def virtplug_pool_define(self, conn: LXCConnection, config: PoolConfig) -> PoolRef:
+        """Store a dir pool definition."""
+        with conn.lock(f"pool:{config.name}"):
+            self._pool_check(conn, config)
+            try:
+                data = self._pool_load(conn, config.name)
+            except NoStoragePoolError:
+                data = {"active": False, "autostart": False}
+            else:
+                if data["config"].uuid != config.uuid:
+                    raise OperationFailedError(
+                        f"pool '{config.name}' already exists with uuid {data['config'].uuid}"
+                    )
+            data["config"] = config
+            data["persistent"] = True
+            self._pool_save(conn, data)
+            return self._pool_ref(data)
+
+    @hookimpl
+    def virtplug_pool_create(self, conn: LXCConnection, config: PoolConfig) -> PoolRef:
+        """Define a transient dir pool and activate it (its directory must exist)."""
+        with conn.lock(f"pool:{config.name}"):
+            self._pool_check(conn, config)
+            if self._pool_path(conn, config.name).exists():
+                raise OperationFailedError(f"pool '{config.name}' already exists")
+            if not Path(str(config.target)).is_dir():
+                raise OperationFailedError(
+                    f"cannot open directory '{config.target}': No such file or directory"
+                )
+            data: dict[str, Any] = {
+                "config": config,
+                "active": True,
+                "autostart": False,
+                "persistent": False,
+            }
+            self._pool_save(conn, data)
+            return self._pool_ref(data)
+
+    @hookimpl
+    def virtplug_pool_build(self, conn: LXCConnection, name: str) -> None:
+        """``mkdir -p`` the target directory."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if self._pool_active(data):
+                raise OperationInvalidError("storage pool is already active")
+            try:
+                Path(str(data["config"].target)).mkdir(parents=True, exist_ok=True, mode=0o755)
+            except OSError as exc:
+                raise OperationFailedError(
+                    f"cannot create directory '{data['config'].target}': {exc.strerror}"
+                ) from exc
+
+    @hookimpl
+    def virtplug_pool_start(self, conn: LXCConnection, name: str) -> None:
+        """Activate the pool (its directory must exist)."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if self._pool_active(data):
+                raise OperationInvalidError("storage pool is already active")
+            if not Path(str(data["config"].target)).is_dir():
+                raise OperationFailedError(
+                    f"cannot open directory '{data['config'].target}': No such file or directory"
+                )
+            data["active"] = True
+            self._pool_save(conn, data)
+
+    @hookimpl
+    def virtplug_pool_stop(self, conn: LXCConnection, name: str) -> None:
+        """Deactivate the pool; a transient pool's definition goes away."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if not self._pool_active(data):
+                raise OperationInvalidError("storage pool is not active")
+            if not data.get("persistent", True):
+                self._pool_path(conn, name).unlink(missing_ok=True)
+                return
+            data["active"] = False
+            self._pool_save(conn, data)
+
+    @hookimpl
+    def virtplug_pool_delete(self, conn: LXCConnection, name: str) -> None:
+        """``rmdir`` the (empty) target directory."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if self._pool_active(data):
+                raise OperationInvalidError("storage pool is still active")
+            target = Path(str(data["config"].target))
+            try:
+                target.rmdir()
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                raise OperationFailedError(
+                    f"cannot delete directory '{target}': {exc.strerror}"
+                ) from exc
+
+    @hookimpl
+    def virtplug_pool_undefine(self, conn: LXCConnection, name: str) -> None:
+        """Remove an inactive pool's definition (its directory stays)."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if self._pool_active(data):
+                raise OperationInvalidError("storage pool is still active")
+            if not data.get("persistent", True):
+                raise OperationInvalidError("cannot undefine transient storage pool")
+            self._pool_path(conn, name).unlink(missing_ok=True)
+
+    @hookimpl
+    def virtplug_pool_refresh(self, conn: LXCConnection, name: str) -> None:
+        """Nothing to cache: volumes are read from the directory each time."""
+        data = self._pool_load(conn, name)
+        if not self._pool_active(data):
+            raise OperationInvalidError("storage pool is not active")
+
+    def _pool_sizes(self, data: dict[str, Any]) -> tuple[int, int, int]:
+        if not self._pool_active(data):
+            return 0, 0, 0
+        st = os.statvfs(str(data["config"].target))
+        capacity = st.f_blocks * st.f_frsize
+        available = st.f_bavail * st.f_frsize
+        return capacity, capacity - st.f_bfree * st.f_frsize, available
+
+    @hookimpl
+    def virtplug_pool_info(self, conn: LXCConnection, name: str) -> PoolInfo:
+        """State and the target filesystem's sizes (statvfs)."""
+        data = self._pool_load(conn, name)
+        capacity, allocation, available = self._pool_sizes(data)
+        return PoolInfo(
+            state=PoolState.RUNNING if self._pool_active(data) else PoolState.INACTIVE,
+            capacity=capacity,
+            allocation=allocation,
+            available=available,
+            persistent=bool(data.get("persistent", True)),
+            autostart=bool(data.get("autostart", False)),
+        )
+
+    @hookimpl
+    def virtplug_pool_xml(self, conn: LXCConnection, name: str, inactive: bool) -> PoolConfig:
+        """The stored definition with runtime sizes."""
+        data = self._pool_load(conn, name)
+        capacity, allocation, available = self._pool_sizes(data)
+        config: PoolConfig = data["config"]
+        return attrs.evolve(config, capacity=capacity, allocation=allocation, available=available)
+
+    @hookimpl
+    def virtplug_pool_get_autostart(self, conn: LXCConnection, name: str) -> bool:
+        """The stored autostart flag."""
+        return bool(self._pool_load(conn, name).get("autostart", False))
+
+    @hookimpl
+    def virtplug_pool_set_autostart(self, conn: LXCConnection, name: str, autostart: bool) -> None:
+        """Store the autostart flag."""
+        with conn.lock(f"pool:{name}"):
+            data = self._pool_load(conn, name)
+            if not data.get("persistent", True):
+                raise OperationInvalidError("cannot set autostart for transient storage pool")
+            data["autostart"] = bool(autostart)
+            self._pool_save(conn, data)
+
+    # ------------------------------------------------------------------
+    # Storage volumes (sparse files / directories)
+    # ------------------------------------------------------------------
+
+    def _active_pool_dir(self, conn: LXCConnection, pool: str) -> Path:
+        data = self._pool_load(conn, pool)
+        if not self._pool_active(data):
+            raise OperationInvalidError("storage pool is not active")
+        return Path(str(data["config"].target))
+
+    def _check_volume_name(self, name: str) -> None:
+        check_name(name, "volume")
+
+    def _volume_path(self, conn: LXCConnection, pool: str, name: str) -> str:
+        self._check_volume_name(name)
+        path = self._active_pool_dir(conn, pool) / name
+        if not path.exists():
+            raise _no_volume(pool, name)
+        return str(path)
+
+    def _vol_ref(self, pool: str, path: Path) -> VolumeRef:
+        return VolumeRef(pool=pool, name=path.name, key=str(path), path=str(path))
+
+    @hookimpl
+    def virtplug_volume_list(self, conn: LXCConnection, pool: str) -> list[VolumeRef]:
+        """Files and directories in the pool directory."""
+        target = self._active_pool_dir(conn, pool)
+        return [
+            self._vol_ref(pool, p) for p in sorted(target.iterdir()) if not p.name.startswith(".")
+        ]
+
+    @hookimpl
+    def virtplug_volume_lookup_by_name(
+        self, conn: LXCConnection, pool: str, name: str
+    ) -> VolumeRef:
+        """The volume *name* in *pool*."""
+        return self._vol_ref(pool, Path(self._volume_path(conn, pool, name)))
+
+    def _volume_by_path(self, conn: LXCConnection, path: str) -> VolumeRef:
+        p = Path(path)
+        for data in self._pool_all(conn):
+            if (
+                self._pool_active(data)
+                and Path(str(data["config"].target)) == p.parent
+                and p.exists()
+                and not p.name.startswith(".")
+            ):
+                return self._vol_ref(data["config"].name, p)
+        raise NoStorageVolError(
+            f"Storage volume not found: no storage vol with matching path '{path}'"
+        )
+
+    @hookimpl
+    def virtplug_volume_lookup_by_key(self, conn: LXCConnection, key: str) -> VolumeRef:
+        """Keys are host paths."""
+        try:
+            return self._volume_by_path(conn, key)
+        except NoStorageVolError:
+            raise NoStorageVolError(
+                f"Storage volume not found: no storage vol with matching key '{key}'"
+            ) from None
+
+    @hookimpl
+    def virtplug_volume_lookup_by_path(self, conn: LXCConnection, path: str) -> VolumeRef:
+        """The volume at *path* in an active pool."""
+        return self._volume_by_path(conn, path)
+
+    @hookimpl
+    def virtplug_volume_create(
+        self, conn: LXCConnection, pool: str, config: VolumeConfig
+    ) -> VolumeRef:
+        """A sparse raw file (``truncate``) or a directory (format/type ``dir``)."""
+        self._check_volume_name(config.name)
+        if config.name.startswith("."):
+            raise InvalidArgError(f"invalid volume name '{config.name}': hidden names are reserved")
+        if config.capacity < 0 or (config.allocation is not None and config.allocation < 0):
+            raise InvalidArgError("volume capacity and allocation must not be negative")
+        with conn.lock(f"pool:{pool}"):
+            target = self._active_pool_dir(conn, pool)
+            path = target / config.name
+            if path.exists():
+                raise StorageVolExistsError(f"storage volume '{config.name}' exists already")
+            is_dir = config.type == "dir" or config.format == "dir"
+            if not is_dir and config.format not in (None, "raw"):
+                raise ConfigUnsupportedError(
+                    f"volume format '{config.format}' is not supported by LXC dir pools "
+                    f"(raw or dir)"
+                )
+            try:
+                if is_dir:
+                    path.mkdir(mode=0o755)
+                else:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    try:
+                        os.ftruncate(fd, config.capacity)
+                        if config.allocation:
+                            os.posix_fallocate(fd, 0, min(config.allocation, config.capacity))
+                    finally:
+                        os.close(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    if path.is_dir():
+                        path.rmdir()
+                    else:
+                        path.unlink()
+                raise OperationFailedError(
+                    f"cannot create volume '{config.name}': {exc.strerror}"
+                ) from exc
+            return self._vol_ref(pool, path)
+
+    @hookimpl
+    def virtplug_volume_clone(
+        self, conn: LXCConnection, pool: str, name: str, new_name: str
+    ) -> VolumeRef:
+        """Copy a volume (sparse-aware for files, recursive for directories)."""
+        self._check_volume_name(new_name)
+        with conn.lock(f"pool:{pool}"):
+            src = Path(self._volume_path(conn, pool, name))
+            dst = src.parent / new_name
+            if dst.exists():
+                raise StorageVolExistsError(f"storage volume '{new_name}' exists already")
+            try:
+                if src.is_dir():
+                    shutil.copytree(src, dst, symlinks=True)
+                else:
+                    proc = subprocess.run(
+                        ["cp", "--sparse=always", "--", str(src), str(dst)],
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    if proc.returncode != 0:
+                        raise OSError(proc.returncode, proc.stderr.strip() or "cp failed")
+            except OSError as exc:
+                raise OperationFailedError(
+                    f"cannot clone volume '{name}' to '{new_name}': {exc.strerror or exc}"
+                ) from exc
+            return self._vol_ref(pool, dst)
+
+    def _volume_users(self, conn: LXCConnection, pool: str, name: str, path: str) -> list[str]:
+        users = []
+        for dom, _c, meta in self._all(conn):
+            configs = [meta.config] + ([meta.live] if meta.live is not None else [])
+            for config in configs:
+                if any(
+                    (fs.type == "volume" and fs.pool == pool and fs.source == name)
+                    or fs.source == path
+                    for fs in config.filesystems
+                ):
+                    users.append(dom)
+                    break
+        return users
+
+    @hookimpl
+    def virtplug_volume_delete(self, conn: LXCConnection, pool: str, name: str) -> None:
+        """Remove the file or directory, unless a domain uses it."""
+        with conn.lock(f"pool:{pool}"):
+            path = self._volume_path(conn, pool, name)
+            users = self._volume_users(conn, pool, name, path)
+            if users:
+                raise ResourceBusyError(f"storage volume '{name}' is in use by domain '{users[0]}'")
+            try:
+                if Path(path).is_dir():
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except OSError as exc:
+                raise OperationFailedError(
+                    f"cannot delete volume '{name}': {exc.strerror}"
+                ) from exc
+
+    def _vol_facts(self, path: str) -> tuple[str, int, int]:
+        st = os.stat(path)
+        if Path(path).is_dir():
+            return "dir", 0, st.st_blocks * 512
+        return "file", st.st_size, st.st_blocks * 512
+
+    @hookimpl
+    def virtplug_volume_info(self, conn: LXCConnection, pool: str, name: str) -> VolumeInfo:
+        """Type, size and allocated bytes (st_blocks)."""
+        kind, capacity, allocation = self._vol_facts(self._volume_path(conn, pool, name))
+        return VolumeInfo(type=kind, capacity=capacity, allocation=allocation)
+
+    @hookimpl
+    def virtplug_volume_xml(self, conn: LXCConnection, pool: str, name: str) -> VolumeConfig:
+        """The volume as a config with key and path."""
+        path = self._volume_path(conn, pool, name)
+        kind, capacity, allocation = self._vol_facts(path)
+        return VolumeConfig(
+            name=name,
+            capacity=capacity,
+            allocation=allocation,
+            format="dir" if kind == "dir" else "raw",
+            type=kind,
+            key=path,
+            path=path,
+        )
+
+    @hookimpl
+    def virtplug_volume_path(self, conn: LXCConnection, pool: str, name: str) -> str:
+        """The volume's host path."""
+        return self._volume_path(conn, pool, name)
+
+
+#: Errors that mark one broken definition file; listings skip it instead of failing.
+VirtplugErrors = (NoNetworkError, NoStoragePoolError, OperationFailedError, InvalidArgError)
+
+
+def _diff_states(
+    before: dict[str, tuple[str, DomainState, bool]],
+    now: dict[str, tuple[str, DomainState, bool]],
+) -> list[Event]:
+    """Lifecycle events explaining the change from *before* to *now*."""
+    events = []
+    running = (DomainState.RUNNING, DomainState.SHUTDOWN)
+
+    def ev(name: str, uuid: str, type_: int, detail: int) -> Event:
+        return Event(EventKind.DOMAIN, name, uuid, type_, detail, source="backend")
+
+    for name, (uuid, state, persistent) in now.items():
+        old = before.get(name)
+        if old is None:
+            if persistent:
+                events.append(
+                    ev(name, uuid, DomainEventType.DEFINED, DomainEventDetail.Defined.ADDED)
+                )
+            if state in _ACTIVE:
+                events.append(
+                    ev(name, uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED)
+                )
+            continue
+        _ouuid, ostate, _op = old
+        if ostate == state:
+            continue
+        if ostate == DomainState.SHUTOFF and state in _ACTIVE:
+            events.append(ev(name, uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED))
+        elif ostate in _ACTIVE and state == DomainState.SHUTOFF:
+            events.append(
+                ev(name, uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN)
+            )
+        elif ostate in running and state == DomainState.PAUSED:
+            events.append(
+                ev(name, uuid, DomainEventType.SUSPENDED, DomainEventDetail.Suspended.PAUSED)
+            )
+        elif ostate == DomainState.PAUSED and state in running:
+            events.append(
+                ev(name, uuid, DomainEventType.RESUMED, DomainEventDetail.Resumed.UNPAUSED)
+            )
+    for name, (uuid, ostate, persistent) in before.items():
+        if name in now:
+            continue
+        if ostate in _ACTIVE:
+            events.append(
+                ev(name, uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN)
+            )
+        if persistent:
+            events.append(
+                ev(name, uuid, DomainEventType.UNDEFINED, DomainEventDetail.Undefined.REMOVED)
+            )
+    return events
