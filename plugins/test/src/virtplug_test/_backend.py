@@ -487,7 +487,12 @@ class Backend:
         ]
         pools = [
             NodePool(
-                config=rec.config,
+                config=attrs.evolve(
+                    rec.config,
+                    capacity=rec.capacity,
+                    allocation=rec.allocation,
+                    available=max(0, rec.capacity - rec.allocation),
+                ),
                 active=rec.active,
                 persistent=rec.persistent,
                 autostart=rec.autostart,
