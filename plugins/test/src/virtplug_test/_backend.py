@@ -25,9 +25,9 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from virtplug import EVENTS_BY_OPERATION
@@ -226,6 +226,41 @@ class PoolRec:
         return None
 
 
+_R = TypeVar("_R", DomRec, NetRec, PoolRec)
+
+
+class _Table(MutableMapping[str, _R]):
+    """Records by name, with a UUID index (a record's UUID never changes under its name)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, _R] = {}
+        self._by_uuid: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> _R:
+        return self._by_name[name]
+
+    def __setitem__(self, name: str, rec: _R) -> None:
+        old = self._by_name.get(name)
+        if old is not None and old.config.uuid != rec.config.uuid:
+            self._by_uuid.pop(str(old.config.uuid), None)
+        self._by_name[name] = rec
+        self._by_uuid[str(rec.config.uuid)] = name
+
+    def __delitem__(self, name: str) -> None:
+        rec = self._by_name.pop(name)
+        self._by_uuid.pop(str(rec.config.uuid), None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def name_of(self, uuid: str) -> str | None:
+        """The name of the record with *uuid*, or ``None``."""
+        return self._by_uuid.get(uuid)
+
+
 # ---------------------------------------------------------------------------
 # Errors with libvirt's messages
 # ---------------------------------------------------------------------------
@@ -281,9 +316,9 @@ class Backend:
         self.persist = persist
         self.lock = threading.RLock()
         self.refs = 0
-        self.domains: dict[str, DomRec] = {}
-        self.networks: dict[str, NetRec] = {}
-        self.pools: dict[str, PoolRec] = {}
+        self.domains: _Table[DomRec] = _Table()
+        self.networks: _Table[NetRec] = _Table()
+        self.pools: _Table[PoolRec] = _Table()
         self.users: tuple[Credentials, ...] = ()
         self.node: NodeInfo = DEFAULT_NODE
         self._next_id = 1
@@ -379,7 +414,7 @@ class Backend:
         now = time.time_ns()
         ids = [getattr(nd, "id", None) for nd in doc.domains]
         self._next_id = max([self._next_id, *(i + 1 for i in ids if isinstance(i, int))])
-        domains: dict[str, DomRec] = {}
+        domains: _Table[DomRec] = _Table()
         for nd in doc.domains:
             config = nd.config if nd.config.uuid else attrs.evolve(nd.config, uuid=new_uuid())
             state = DomainState(nd.state)
@@ -424,7 +459,7 @@ class Backend:
                 cpu_ns=cpu_ns,
                 run_since=run_since,
             )
-        networks: dict[str, NetRec] = {}
+        networks: _Table[NetRec] = _Table()
         for nn in doc.networks:
             net = nn.config if nn.config.uuid else attrs.evolve(nn.config, uuid=new_uuid())
             networks[net.name] = NetRec(
@@ -433,7 +468,7 @@ class Backend:
                 persistent=nn.persistent or not nn.active,
                 autostart=nn.autostart,
             )
-        pools: dict[str, PoolRec] = {}
+        pools: _Table[PoolRec] = _Table()
         for np_ in doc.pools:
             pool = np_.config if np_.config.uuid else attrs.evolve(np_.config, uuid=new_uuid())
             pools[pool.name] = PoolRec(
@@ -705,18 +740,16 @@ class Backend:
         if fs.type == "volume" and fs.pool is not None:
             self._vol(fs.pool, fs.source)
 
-    def _check_new_identity(self, kind: str, name: str, uuid: str, table: dict[str, Any]) -> bool:
+    def _check_new_identity(self, kind: str, name: str, uuid: str, table: _Table[Any]) -> bool:
         """Name/UUID clash rules of define; True when *name* exists with *uuid*."""
         existing = table.get(name)
         if existing is not None and str(existing.config.uuid) != uuid:
             raise OperationFailedError(
                 f"{kind} '{name}' already exists with uuid {existing.config.uuid}"
             )
-        for other_name, rec in table.items():
-            if other_name != name and rec.config.uuid == uuid:
-                raise OperationFailedError(
-                    f"{kind} '{other_name}' is already defined with uuid {uuid}"
-                )
+        other_name = table.name_of(uuid)
+        if other_name is not None and other_name != name:
+            raise OperationFailedError(f"{kind} '{other_name}' is already defined with uuid {uuid}")
         return existing is not None
 
     # -- connection and node -------------------------------------------------------
@@ -768,9 +801,9 @@ class Backend:
     def domain_lookup_uuid(self, uuid: str) -> DomainRef:
         """A domain by UUID."""
         with self.reading():
-            for rec in self.domains.values():
-                if rec.uuid == uuid:
-                    return rec.ref()
+            name = self.domains.name_of(uuid)
+            if name is not None:
+                return self.domains[name].ref()
         raise _no_domain("uuid", uuid)
 
     def domain_lookup_id(self, dom_id: int) -> DomainRef:
@@ -1175,9 +1208,9 @@ class Backend:
     def network_lookup_uuid(self, uuid: str) -> NetworkRef:
         """A network by UUID."""
         with self.reading():
-            for rec in self.networks.values():
-                if rec.config.uuid == uuid:
-                    return rec.ref()
+            name = self.networks.name_of(uuid)
+            if name is not None:
+                return self.networks[name].ref()
         raise NoNetworkError(f"no network with matching uuid '{uuid}'")
 
     def _check_network_config(self, config: NetworkConfig) -> None:
@@ -1303,9 +1336,9 @@ class Backend:
     def pool_lookup_uuid(self, uuid: str) -> PoolRef:
         """A pool by UUID."""
         with self.reading():
-            for rec in self.pools.values():
-                if rec.config.uuid == uuid:
-                    return rec.ref()
+            name = self.pools.name_of(uuid)
+            if name is not None:
+                return self.pools[name].ref()
         raise NoStoragePoolError(f"no storage pool with matching uuid '{uuid}'")
 
     def _check_pool_config(self, config: PoolConfig) -> None:
@@ -1669,10 +1702,10 @@ def _remove_device(config: DomainConfig, device: DeviceConfig) -> DomainConfig:
 
 
 def _diff(
-    old_d: dict[str, DomRec],
-    new_d: dict[str, DomRec],
-    old_n: dict[str, NetRec],
-    new_n: dict[str, NetRec],
+    old_d: Mapping[str, DomRec],
+    new_d: Mapping[str, DomRec],
+    old_n: Mapping[str, NetRec],
+    new_n: Mapping[str, NetRec],
 ) -> list[Event]:
     """Events describing how another process changed domains and networks."""
     out: list[Event] = []
@@ -1736,7 +1769,7 @@ def _diff(
     return out
 
 
-def _diff_pools(old_p: dict[str, PoolRec], new_p: dict[str, PoolRec]) -> list[Event]:
+def _diff_pools(old_p: Mapping[str, PoolRec], new_p: Mapping[str, PoolRec]) -> list[Event]:
     out: list[Event] = []
     for name in sorted(set(old_p) | set(new_p)):
         o, n = old_p.get(name), new_p.get(name)
