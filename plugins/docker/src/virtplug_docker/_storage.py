@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -399,6 +400,16 @@ def _image_name(img: dict[str, Any]) -> str:
     return str(tags[0]) if tags else str(img["Id"])
 
 
+def image_volume_name(reference: str) -> str:
+    """The volume name of an image reference: ``/`` (not allowed in names) becomes ``%2F``."""
+    return urllib.parse.quote(reference, safe=":@")
+
+
+def image_reference(volume: str) -> str:
+    """Inverse of :func:`image_volume_name`."""
+    return urllib.parse.unquote(volume)
+
+
 def _image_vols(img: dict[str, Any]) -> list[Vol]:
     size = int(img.get("Size") or 0)
     iid = str(img["Id"])
@@ -407,7 +418,7 @@ def _image_vols(img: dict[str, Any]) -> list[Vol]:
     for tag in tags:
         key = iid if tag == iid else f"{iid}#{tag}"
         config = VolumeConfig(
-            name=tag,
+            name=image_volume_name(tag),
             capacity=size,
             allocation=size,
             format="docker-image",
@@ -417,7 +428,7 @@ def _image_vols(img: dict[str, Any]) -> list[Vol]:
         )
         out.append(
             Vol(
-                ref=VolumeRef(pool="images", name=tag, key=key, path=key),
+                ref=VolumeRef(pool="images", name=image_volume_name(tag), key=key, path=key),
                 config=config,
                 info=VolumeInfo(type="file", capacity=size, allocation=size),
             )
@@ -448,15 +459,20 @@ def lookup_volume(conn: DockerConnection, pool: str, name: str) -> Vol:
     """One volume. :raises NoStorageVolError:."""
     _active_pool(conn, pool)
     if pool == "images":
+        reference = image_reference(name)
         with conn.guard("image", name):
             try:
-                img = conn.api.inspect_image(name)
+                img = conn.api.inspect_image(reference)
             except docker.errors.NotFound as exc:
                 raise not_found("volume", name) from exc
-        for vol in _image_vols({**img, "Size": img.get("Size")}):
-            if vol.ref.name == name or name in (img["Id"], vol.ref.key):
-                return vol
         vols = _image_vols(img)
+        for vol in vols:
+            if vol.ref.name == image_volume_name(reference):
+                return vol
+        if ":" not in reference.rpartition("/")[2]:
+            for vol in vols:
+                if vol.ref.name == image_volume_name(reference + ":latest"):
+                    return vol
         return vols[0]
     with conn.guard("volume", name):
         try:
@@ -526,7 +542,7 @@ def create_volume(conn: DockerConnection, pool: str, config: VolumeConfig) -> Vo
             pass
         else:
             raise StorageVolExistsError(f"storage volume '{config.name}' exists already")
-        registry.pull(conn, config.name)
+        registry.pull(conn, image_reference(config.name))
         return lookup_volume(conn, pool, config.name).ref
     docker_name = _docker_name(pool, config.name)
     with conn.guard("volume", config.name):
@@ -556,12 +572,13 @@ def clone_volume(conn: DockerConnection, pool: str, name: str, new_name: str) ->
             pass
         else:
             raise StorageVolExistsError(f"storage volume '{new_name}' exists already")
-        repo, _, tag = new_name.rpartition(":")
+        new_ref = image_reference(new_name)
+        repo, _, tag = new_ref.rpartition(":")
         if not repo or "/" in tag:
-            repo, tag = new_name, "latest"
+            repo, tag = new_ref, "latest"
         with conn.guard("image", new_name):
             conn.api.tag(src.ref.key.partition("#")[0], repo, tag)
-        return lookup_volume(conn, pool, f"{repo}:{tag}").ref
+        return lookup_volume(conn, pool, image_volume_name(f"{repo}:{tag}")).ref
     if not conn.local:
         raise OperationFailedError(
             "cloning a Docker volume copies its data on the engine host; "
@@ -583,7 +600,7 @@ def delete_volume(conn: DockerConnection, pool: str, name: str) -> None:
     vol = lookup_volume(conn, pool, name)
     try:
         if pool == "images":
-            target = vol.ref.name if vol.ref.name != vol.ref.key else vol.ref.key
+            target = image_reference(vol.ref.name) if vol.ref.name != vol.ref.key else vol.ref.key
             conn.api.remove_image(target)
         else:
             conn.api.remove_volume(vol.ref.key)
