@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from virtplug.errors import ConfigUnsupportedError, OperationFailedError
 from virtplug.models import DomainConfig, FilesystemConfig, InterfaceConfig
 
 from virtplug_lxc._host import cgroup_layout
-from virtplug_lxc._state import LOG_FILE
+from virtplug_lxc._state import LOG_FILE, raw_set
 
 __all__ = ["TEMPLATE_DIR", "apply_config", "base_items", "check_config", "mount_entry"]
 
@@ -157,15 +156,29 @@ def _escape(path: str) -> str:
     return path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
 
 
-def init_command(config: DomainConfig) -> str | None:
-    """The ``lxc.init.cmd`` value, or ``None`` for LXC's default (``/sbin/init``)."""
+def init_argv(config: DomainConfig) -> tuple[str, ...] | None:
+    """The init program and its arguments, or ``None`` for LXC's default (``/sbin/init``)."""
     if not config.os.init:
         return None
-    return shlex.join([config.os.init, *config.os.initargs])
+    return (config.os.init, *config.os.initargs)
+
+
+def init_command(config: DomainConfig) -> str | None:
+    """The ``lxc.init.cmd`` value, or ``None`` when it cannot be written faithfully.
+
+    liblxc splits ``lxc.init.cmd`` on blanks and knows no quoting, so an argument
+    holding whitespace cannot be expressed there; the driver then passes the
+    exact argv to ``container.start(cmd=...)`` (it always does) and leaves the
+    item unset (``lxc-start`` outside virtplug would run ``/sbin/init``).
+    """
+    argv = init_argv(config)
+    if argv is None or any(not a or any(ch.isspace() for ch in a) for a in argv):
+        return None
+    return " ".join(argv)
 
 
 def _set(c: lxc.Container, key: str, value: str) -> None:
-    if not c.set_config_item(key, value):
+    if not raw_set(c, key, value):
         raise OperationFailedError(f"liblxc refused the configuration item {key} = {value!r}")
 
 
@@ -197,8 +210,8 @@ def apply_config(
     _set(c, "lxc.log.level", "WARN")
     root = config.root
     if root is not None and root.type in ("mount", "bind", "file"):
-        prefix = "loop" if root.type == "file" else "dir"
-        _set(c, "lxc.rootfs.path", f"{prefix}:{root.source}")
+        # liblxc autodetects a directory; an image file needs the loop backend.
+        _set(c, "lxc.rootfs.path", f"loop:{root.source}" if root.type == "file" else root.source)
         _set(c, "lxc.rootfs.managed", "0")
     # init, environment, cwd, uid
     _clear(c, "lxc.init.cmd")

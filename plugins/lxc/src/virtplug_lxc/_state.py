@@ -25,7 +25,7 @@ from virtplug.models import (
 
 from virtplug_lxc._store import dump_model, load_model, read_json, write_json
 
-__all__ = ["META_FILE", "LXCConnection", "Meta", "check_name", "lxc_state"]
+__all__ = ["META_FILE", "LXCConnection", "Meta", "check_name", "lxc_state", "raw_set"]
 
 #: Per-container metadata file, next to LXC's ``config``.
 META_FILE = "virtplug.json"
@@ -255,6 +255,17 @@ class LXCConnection:
             if meta is None or meta.persistent:
                 return
             destroy_container(c, self.container_dir(name))
+
+
+def raw_set(c: lxc.Container, key: str, value: str) -> bool:
+    """Set (or, for multi-valued keys, append) one LXC config item.
+
+    Calls liblxc directly: the binding's Python wrapper clears the key first and
+    verifies by reading back, which drops earlier values of multi-valued keys
+    (``lxc.environment``, ``lxc.mount.entry``) and rejects values liblxc
+    normalises (``lxc.mount.auto``, ``lxc.cap.drop``).
+    """
+    return bool(lxc._lxc.Container.set_config_item(c, key, value))
 
 
 def _item(c: lxc.Container, key: str) -> str:

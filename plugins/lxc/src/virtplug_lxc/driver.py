@@ -80,7 +80,13 @@ from virtplug.models import (
 from virtplug.uri import URI
 
 from virtplug_lxc import _net
-from virtplug_lxc._config import apply_config, base_items, check_config, write_network
+from virtplug_lxc._config import (
+    apply_config,
+    base_items,
+    check_config,
+    init_argv,
+    write_network,
+)
 from virtplug_lxc._host import cgroup_features, cgroup_layout, meminfo, node_facts
 from virtplug_lxc._live import bind_mount_live, run, unmount_live
 from virtplug_lxc._state import (
@@ -91,6 +97,7 @@ from virtplug_lxc._state import (
     log_offset,
     log_reason,
     lxc_state,
+    raw_set,
 )
 from virtplug_lxc._store import dump_model, load_model, read_json, write_json
 
@@ -232,8 +239,28 @@ class LXCDriver:
             meta = conn.read_meta(name, c)
             if meta is None:
                 continue
-            out[name] = (meta.uuid, lxc_state(c), meta.persistent)
+            state = lxc_state(c)
+            if state == DomainState.SHUTOFF and DomainState(meta.state[0]) in _ACTIVE:
+                # virtplug last left it running: it stopped outside virtplug, maybe
+                # between two polls; report the stop once and record it.
+                self._mark_stopped(conn, name)
+                out[name] = (meta.uuid, DomainState.RUNNING, meta.persistent)
+                continue
+            out[name] = (meta.uuid, state, meta.persistent)
         return out
+
+    def _mark_stopped(self, conn: LXCConnection, name: str) -> None:
+        if conn.readonly:
+            return
+        with conn.lock(f"dom:{name}"):
+            c = conn.container(name)
+            meta = conn.read_meta(name, c)
+            if meta is None or meta.foreign or lxc_state(c) != DomainState.SHUTOFF:
+                return
+            meta.live = None
+            meta.guest_nics = []
+            meta.state = (int(DomainState.SHUTOFF), int(ShutoffReason.UNKNOWN))
+            conn.write_meta(name, meta)
 
     def _watch(
         self, conn: LXCConnection, emit: Callable[[Event], None], stop: threading.Event
@@ -245,10 +272,23 @@ class LXCDriver:
         while not stop.wait(WATCH_INTERVAL):
             try:
                 now = self._snapshot_states(conn)
+                now2 = (
+                    self._snapshot_states(conn)
+                    if any(
+                        st == DomainState.RUNNING
+                        and lxc_state(conn.container(n)) == DomainState.SHUTOFF
+                        for n, (_u, st, _p) in now.items()
+                    )
+                    else None
+                )
             except Exception:
                 continue
             for event in _diff_states(before, now):
                 emit(event)
+            if now2 is not None:
+                for event in _diff_states(now, now2):
+                    emit(event)
+                now = now2
             for name, (_uuid, state, persistent) in now.items():
                 if not persistent and state == DomainState.SHUTOFF:
                     with contextlib.suppress(Exception):
@@ -406,11 +446,11 @@ class LXCDriver:
         cdir = conn.container_dir(name)
         c = conn.container(name)
         c.clear_config_item("lxc.net")
-        c.set_config_item("lxc.net.0.type", "empty")
+        raw_set(c, "lxc.net.0.type", "empty")
         try:
             if root.type == "template":
                 cdir.mkdir(mode=0o770, exist_ok=True)
-                c.set_config_item("lxc.log.file", str(cdir / "lxc.log"))
+                raw_set(c, "lxc.log.file", str(cdir / "lxc.log"))
                 start = log_offset(cdir)
                 if not c.create(root.source, lxc.LXC_CREATE_QUIET, ()):
                     raise OperationFailedError(
@@ -425,7 +465,7 @@ class LXCDriver:
                     )
                 cdir.mkdir(mode=0o770)
                 for key, value in base_items():
-                    c.set_config_item(key, value)
+                    raw_set(c, key, value)
             self._write_config(conn, c, config, None, autostart=False)
             conn.write_meta(name, Meta(uuid=str(config.uuid), persistent=persistent, config=config))
         except BaseException:
@@ -515,7 +555,7 @@ class LXCDriver:
             if lxc_state(c) in _ACTIVE:
                 meta.persistent = False
                 meta.autostart = False
-                c.set_config_item("lxc.start.auto", "0")
+                raw_set(c, "lxc.start.auto", "0")
                 c.save_config()
                 conn.write_meta(name, meta)
                 return
@@ -545,7 +585,8 @@ class LXCDriver:
         write_network(c, config.interfaces, self._resolve_network(conn))
         c.save_config()
         offset = log_offset(cdir)
-        if not c.start():
+        argv = init_argv(config)
+        if not (c.start(cmd=argv) if argv else c.start()):
             raise OperationFailedError(
                 f"failed to start domain '{name}': {log_reason(cdir, offset)}"
             )
@@ -798,9 +839,7 @@ class LXCDriver:
             c, meta = conn.require(name)
             if not meta.persistent:
                 raise OperationInvalidError("cannot set autostart for transient domain")
-            if not c.set_config_item("lxc.start.auto", "1" if autostart else "0") or not (
-                c.save_config()
-            ):
+            if not raw_set(c, "lxc.start.auto", "1" if autostart else "0") or not (c.save_config()):
                 raise OperationFailedError(f"liblxc could not save lxc.start.auto for '{name}'")
             meta.autostart = bool(autostart)
             conn.write_meta(name, meta)

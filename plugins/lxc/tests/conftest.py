@@ -1,0 +1,175 @@
+"""Fixtures for the LXC driver tests: real LXC, one private lxcpath per test, full cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import lxc
+import pytest
+import virtplug
+from pyroute2 import IPRoute
+
+#: Bridges the tests name themselves start with this (<= 15 chars in total).
+TEST_BRIDGE_PREFIX = "vpltb"
+#: Prefixes of links the driver creates.
+DRIVER_PREFIXES = ("vpbr", "vpv", "vpt")
+
+_LXCPATHS: list[Path] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.lxc)
+
+
+def _links() -> set[str]:
+    with IPRoute() as ipr:
+        return {str(link.get_attr("IFLA_IFNAME")) for link in ipr.get_links()}
+
+
+def _nat_rules() -> list[str]:
+    proc = subprocess.run(
+        ["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [ln for ln in proc.stdout.splitlines() if "virtplug-lxc:" in ln]
+
+
+def cleanup_lxcpath(path: Path) -> None:
+    """Stop and destroy every container, bridge and NAT rule under *path*."""
+    if not path.is_dir():
+        return
+    for name in lxc.list_containers(config_path=str(path)):
+        c = lxc.Container(name, str(path))
+        if c.state == "FROZEN":
+            c.unfreeze()
+        if c.running:
+            c.stop()
+            c.wait("STOPPED", 10)
+        for snap in c.snapshot_list() or ():
+            c.snapshot_destroy(snap[0])
+        c.destroy()
+    netdir = path / ".virtplug" / "networks"
+    if netdir.is_dir():
+        for f in netdir.glob("*.json"):
+            data = json.loads(f.read_text())
+            config = data["config"]
+            bridge = config.get("bridge")
+            for rule in _nat_rules():
+                if f"virtplug-lxc:{config['name']}" in rule:
+                    args = rule.replace("-A POSTROUTING", "-D POSTROUTING", 1)
+                    subprocess.run(["sh", "-c", f"iptables -w -t nat {args}"], check=False)
+            if bridge and config.get("forward") != "bridge" and bridge in _links():
+                subprocess.run(["ip", "link", "del", bridge], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leak_check() -> Iterator[None]:
+    """At session end: no containers, bridges, veths or NAT rules left behind."""
+    before_links = _links()
+    before_rules = set(_nat_rules())
+    yield
+    leaks: list[str] = []
+    for path in _LXCPATHS:
+        if path.is_dir() and lxc.list_containers(config_path=str(path)):
+            leaks.append(f"containers left in {path}")
+            cleanup_lxcpath(path)
+    new_links = _links() - before_links
+    for link in sorted(new_links):
+        if link.startswith((*DRIVER_PREFIXES, TEST_BRIDGE_PREFIX)):
+            leaks.append(f"link {link}")
+            subprocess.run(["ip", "link", "del", link], check=False)
+    new_rules = set(_nat_rules()) - before_rules
+    if new_rules:
+        leaks.append(f"NAT rules {sorted(new_rules)}")
+    assert not leaks, f"LXC tests leaked: {leaks}"
+
+
+@pytest.fixture
+def lxcpath() -> Iterator[Path]:
+    """A private lxcpath, destroyed with everything in it after the test."""
+    if os.geteuid() != 0:
+        pytest.fail("the LXC driver tests need root (run .ci/lxc-up.sh first)")
+    path = Path(tempfile.mkdtemp(prefix="vpl-lxc-"))
+    _LXCPATHS.append(path)
+    try:
+        yield path
+    finally:
+        cleanup_lxcpath(path)
+
+
+@pytest.fixture
+def conn(lxcpath: Path) -> Iterator[virtplug.Connection]:
+    """A connection to the private lxcpath."""
+    c = virtplug.open(f"lxc://{lxcpath}")
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def name() -> str:
+    """A container name unique on this host (cgroups are named after containers)."""
+    return f"vpl-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def bridge() -> str:
+    """A bridge name unique on this host."""
+    return f"{TEST_BRIDGE_PREFIX}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def octet() -> int:
+    """A third octet for a 10.251.X.0/24 test subnet not in use on the host."""
+    used = subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
+    for n in range(200, 254):
+        if f"10.251.{n}." not in used:
+            return n
+    pytest.fail("no free 10.251.X.0/24 subnet")
+
+
+def busybox_xml(name: str, memory_mib: int = 64, extra: str = "", os_extra: str = "") -> str:
+    """A busybox-template domain."""
+    return f"""<domain type='lxc'>
+  <name>{name}</name>
+  <memory unit='MiB'>{memory_mib}</memory>
+  <vcpu>1</vcpu>
+  <os><type>exe</type>{os_extra}</os>
+  <devices>
+    <filesystem type='template'><source name='busybox'/><target dir='/'/></filesystem>
+    {extra}
+  </devices>
+</domain>"""
+
+
+def network_xml(name: str, bridge: str, octet: int, forward: str = "nat") -> str:
+    """A bridge network with an address (and NAT)."""
+    fwd = f"<forward mode='{forward}'/>" if forward else ""
+    return f"""<network><name>{name}</name><bridge name='{bridge}'/>{fwd}
+  <ip address='10.251.{octet}.1' prefix='24'/></network>"""
+
+
+def make_busybox_rootfs(root: Path) -> None:
+    """A minimal rootfs: static busybox with its applets, the dirs init needs."""
+    for d in ("bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "root", "usr/bin"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    busybox = shutil.which("busybox")
+    assert busybox, "busybox-static is not installed"
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    for applet in ("sh", "ls", "cat", "echo", "sleep", "ip", "ping", "test", "touch", "awk"):
+        with contextlib.suppress(FileExistsError):
+            os.symlink("busybox", root / "bin" / applet)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
