@@ -762,6 +762,10 @@ class NodeDomain:
     :ivar persistent: defined (True) or transient (False).
     :ivar autostart: started when the connection opens.
     :ivar snapshots: its snapshots, in creation order.
+    :ivar id: its id while active (``None``: not stored; the driver assigns one).
+    :ivar reason: the reason code of *state* (``None``: not stored).
+    :ivar live: the live configuration of an active domain when it differs from
+        *config* (a definition updated while running); ``None``: same as *config*.
     """
 
     config: DomainConfig
@@ -769,6 +773,9 @@ class NodeDomain:
     persistent: bool = True
     autostart: bool = False
     snapshots: tuple[SnapshotInfo, ...] = ()
+    id: int | None = None
+    reason: int | None = None
+    live: DomainConfig | None = None
 
 
 @attrs.frozen

@@ -53,6 +53,9 @@ The test driver's state file (:func:`parse_node` / :func:`format_node`)
           <domain type="test">                   <!-- any number -->
             ...the domain definition...
             <vp:runstate>running</vp:runstate>   <!-- DomainState name, lower case -->
+            <vp:id>7</vp:id>                     <!-- optional: id while active -->
+            <vp:reason>1</vp:reason>             <!-- optional: state reason code -->
+            <vp:live><domain>...</domain></vp:live>  <!-- optional: live config -->
             <vp:transient/>                      <!-- present: not persistent -->
             <vp:autostart/>                      <!-- present: autostart -->
             <vp:snapshots>
@@ -1700,7 +1703,11 @@ def _read_node_info(root: etree._Element, unknown: _Unknown) -> NodeInfo | None:
 
 
 def _read_node_domain(el: etree._Element) -> tuple[NodeDomain, list[str]]:
-    flags = _Flags(el, ("runstate", "transient", "autostart", "snapshots"), "node <domain>")
+    flags = _Flags(
+        el,
+        ("runstate", "transient", "autostart", "snapshots", "id", "reason", "live"),
+        "node <domain>",
+    )
     config = _read_domain(el)
     what = f"node domain {config.name!r}"
     state = DomainState.SHUTOFF
@@ -1711,7 +1718,26 @@ def _read_node_domain(el: etree._Element) -> tuple[NodeDomain, list[str]]:
         state = _state(_text(runstate), f"{what} <vp:runstate>", runstate)
     persistent = not flags.flag("transient", what)
     _check_active(persistent, state != DomainState.SHUTOFF, what, el)
+    runtime: dict[str, int] = {}
+    for local in ("id", "reason"):
+        found = flags.found.get(local)
+        if found is not None:
+            if len(found) or found.attrib:
+                raise _error(f"{what}: <vp:{local}> holds only a number", found)
+            read = _positive if local == "id" else _uint
+            runtime[local] = read(_text(found).strip(), f"{what} <vp:{local}>", found)
+    live: DomainConfig | None = None
+    live_el = flags.found.get("live")
+    if live_el is not None:
+        children = list(_elements(live_el))
+        if len(children) != 1 or children[0].tag != "domain" or live_el.attrib:
+            raise _error(f"{what}: <vp:live> holds exactly one <domain>", live_el)
+        live = _read_domain(children[0])
+    if ("id" in runtime or live is not None) and state == DomainState.SHUTOFF:
+        raise _error(f"{what}: <vp:id> and <vp:live> are only for an active domain", el)
     paths = _prefixed(f"domain[{config.name}]", config.unknown)
+    if live is not None:
+        paths.extend(_prefixed(f"domain[{config.name}]/vp:live", live.unknown))
     snapshots: list[SnapshotInfo] = []
     snapshots_el = flags.found.get("snapshots")
     if snapshots_el is not None:
@@ -1731,6 +1757,9 @@ def _read_node_domain(el: etree._Element) -> tuple[NodeDomain, list[str]]:
         persistent=persistent,
         autostart=flags.flag("autostart", what),
         snapshots=tuple(snapshots),
+        id=runtime.get("id"),
+        reason=runtime.get("reason"),
+        live=live,
     )
     return node_domain, paths
 
@@ -1866,6 +1895,16 @@ def _write_node(doc: NodeDocument) -> etree._Element:
         _check_active(node_domain.persistent, node_domain.state != DomainState.SHUTOFF, what, None)
         el = _write_domain(node_domain.config)
         _vp(el, "runstate", _STATE_NAMES[DomainState(node_domain.state)])
+        if node_domain.state == DomainState.SHUTOFF and (
+            node_domain.id is not None or node_domain.live is not None
+        ):
+            raise InvalidArgError(f"{what}: an id or a live configuration needs an active domain")
+        if node_domain.id is not None:
+            _vp(el, "id", str(node_domain.id))
+        if node_domain.reason is not None:
+            _vp(el, "reason", str(node_domain.reason))
+        if node_domain.live is not None:
+            _vp(el, "live").append(_write_domain(node_domain.live))
         if not node_domain.persistent:
             _vp(el, "transient")
         if node_domain.autostart:
