@@ -1,0 +1,237 @@
+"""``virtplug-conformance``: certify drivers, verify certificates, build the support matrix.
+
+::
+
+    virtplug-conformance [--uri URI ...] [--junitxml FILE] [--certificate FILE]
+                         [--matrix FILE] [--timeout S] [--force-clean] [-- PYTEST-ARGS]
+    virtplug-conformance verify CERT.json [CERT.json ...]
+    virtplug-conformance matrix CERT.json|DIR ... -o FILE(.md|.html)
+
+Exit codes: 0 every selected driver passed; 1 a driver failed (or a
+certificate is invalid); 2 usage error; 3 refused to start (leftovers from an
+earlier run; see ``--force-clean``); 4 no driver found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from virtplug_conformance import certificate as cert
+from virtplug_conformance import matrix as matrix_mod
+
+__all__ = ["main", "run"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_NO_DRIVERS = 4
+
+
+class _Collector:
+    """Receives the run's certificates from the plugin at the end of the session."""
+
+    def __init__(self) -> None:
+        self.certificates: dict[str, dict[str, Any]] = {}
+        self.targets: list[str] = []
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Copy the certificates out of the finished run."""
+        from virtplug_conformance.plugin import RUN_KEY
+
+        run = config.stash.get(RUN_KEY, None)
+        if run is not None:
+            self.certificates = dict(run.certificates)
+            self.targets = [t.label for t in run.targets]
+
+
+def run(
+    uris: Sequence[str] = (),
+    *,
+    junitxml: str | None = "virtplug-conformance-junit.xml",
+    certificate: str | None = "virtplug-certificate-{driver}.json",
+    matrix: str | None = None,
+    timeout: float | None = None,
+    force_clean: bool = False,
+    workdir: str | None = None,
+    pytest_args: Sequence[str] = (),
+    quiet: bool = True,
+) -> tuple[int, dict[str, dict[str, Any]]]:
+    """Run the suite in this process; return the pytest exit code and the certificates.
+
+    With no *uris*, every installed driver is certified at its profile's URI.
+    """
+    from virtplug_conformance.plugin import SUITE_DIR
+
+    args = [str(SUITE_DIR), "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
+    if quiet:
+        args.append("-q")
+    for uri in uris:
+        args += ["--virtplug-uri", uri]
+    if not uris:
+        args.append("--virtplug-all")
+    if junitxml:
+        args += ["--junitxml", junitxml]
+    if certificate:
+        args += ["--virtplug-certificate", certificate]
+    if matrix:
+        args += ["--virtplug-matrix", matrix]
+    if timeout is not None:
+        args += ["--virtplug-timeout", str(timeout)]
+    if force_clean:
+        args.append("--virtplug-force-clean")
+    if workdir:
+        args += ["--virtplug-workdir", workdir]
+    args += list(pytest_args)
+    collector = _Collector()
+    code = pytest.main(args, plugins=[collector])
+    return int(code), collector.certificates
+
+
+def _cmd_run(ns: argparse.Namespace) -> int:
+    import virtplug
+
+    if not ns.uri:
+        found = virtplug.installed_drivers()
+        if not found:
+            print("virtplug-conformance: no virtplug drivers are installed", file=sys.stderr)
+            return EXIT_NO_DRIVERS
+        print(
+            "virtplug-conformance: found drivers: "
+            + ", ".join(f"{e.name} ({e.distribution} {e.version})" for e in found)
+        )
+    code, certs = run(
+        ns.uri,
+        junitxml=ns.junitxml,
+        certificate=ns.certificate,
+        matrix=ns.matrix,
+        timeout=ns.timeout,
+        force_clean=ns.force_clean,
+        workdir=ns.workdir,
+        pytest_args=ns.pytest_args,
+        quiet=not ns.verbose,
+    )
+    if code == EXIT_REFUSED:
+        return EXIT_REFUSED
+    if not certs:
+        return EXIT_FAILED if code else EXIT_NO_DRIVERS
+    if code == pytest.ExitCode.INTERRUPTED or code == pytest.ExitCode.INTERNAL_ERROR:
+        return EXIT_FAILED
+    return EXIT_OK if code == 0 and all(d["result"]["passed"] for d in certs.values()) else EXIT_FAILED
+
+
+def _cmd_verify(ns: argparse.Namespace) -> int:
+    status = EXIT_OK
+    current = cert.suite_hash()
+    for name in ns.certificates:
+        path = pathlib.Path(name)
+        try:
+            doc = cert.load(path)
+        except (OSError, ValueError) as exc:
+            print(f"{path}: INVALID: {exc}")
+            status = EXIT_FAILED
+            continue
+        problems = cert.verify(doc)
+        if problems:
+            status = EXIT_FAILED
+            print(f"{path}: INVALID")
+            for p in problems:
+                print(f"  - {p}")
+            continue
+        d = doc["driver"]
+        print(
+            f"{path}: valid: driver {d['name']} ({d.get('distribution')} {d.get('version')}) "
+            f"at {d['uri']}: {'PASSED' if doc['result']['passed'] else 'FAILED'}, "
+            f"level {doc['result']['level']}"
+        )
+        same = doc["suite"].get("content_hash") == current
+        print(
+            f"  suite {doc['suite']['version']} "
+            + ("(same source as the installed suite)" if same else "(a different suite source)")
+        )
+        missing = cert.operations_known_to_this_core(doc)
+        if missing:
+            print(f"  note: the installed core has operations it does not cover: {missing}")
+    return status
+
+
+def _certificate_files(inputs: Sequence[str]) -> list[pathlib.Path]:
+    files: list[pathlib.Path] = []
+    for name in inputs:
+        path = pathlib.Path(name)
+        files += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    return files
+
+
+def _cmd_matrix(ns: argparse.Namespace) -> int:
+    docs = []
+    status = EXIT_OK
+    for path in _certificate_files(ns.certificates):
+        try:
+            doc = cert.load(path)
+        except (OSError, ValueError) as exc:
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
+        problems = cert.verify(doc)
+        if problems:
+            print(f"{path}: skipped, invalid: {'; '.join(problems)}", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
+        docs.append(doc)
+    out = pathlib.Path(ns.output)
+    matrix_mod.write(docs, out)
+    print(f"wrote {out} from {len(docs)} certificate(s)")
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virtplug-conformance",
+        description="Certify virtplug drivers (every installed driver when no --uri is given).",
+    )
+    parser.add_argument("--uri", action="append", default=[], help="driver URI (repeatable)")
+    parser.add_argument(
+        "--junitxml", default="virtplug-conformance-junit.xml", help="JUnit XML report file"
+    )
+    parser.add_argument(
+        "--certificate",
+        default="virtplug-certificate-{driver}.json",
+        help="certificate file; '{driver}' is replaced by the driver name",
+    )
+    parser.add_argument("--matrix", help="also write the support matrix (.md or .html)")
+    parser.add_argument("--timeout", type=float, help="seconds each driver call may take")
+    parser.add_argument(
+        "--force-clean",
+        action="store_true",
+        help="remove 'vpc-' objects left by an earlier run instead of refusing to start",
+    )
+    parser.add_argument("--workdir", help="work directory (default: a fresh temporary one)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``virtplug-conformance`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "verify":
+        p = argparse.ArgumentParser(prog="virtplug-conformance verify")
+        p.add_argument("certificates", nargs="+", metavar="CERT.json")
+        return _cmd_verify(p.parse_args(args[1:]))
+    if args and args[0] == "matrix":
+        p = argparse.ArgumentParser(prog="virtplug-conformance matrix")
+        p.add_argument("certificates", nargs="+", metavar="CERT.json|DIR")
+        p.add_argument("-o", "--output", required=True, help="FILE.md or FILE.html")
+        return _cmd_matrix(p.parse_args(args[1:]))
+    return _cmd_run(_parser().parse_args(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

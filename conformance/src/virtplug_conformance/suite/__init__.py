@@ -1,0 +1,1 @@
+"""The conformance checks (collected by the plugin; parametrised by target)."""
