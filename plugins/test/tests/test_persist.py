@@ -14,7 +14,7 @@ import pytest
 import virtplug
 from virtplug import DomainState, ErrorCode
 from virtplug import xml as codec
-from virtplug.models import NodeDocument
+from virtplug.models import NodeDocument, PausedReason
 from virtplug_test import _backend
 from vt_helpers import domain_xml, expect, network_xml
 
@@ -229,3 +229,25 @@ def test_writer_killed_mid_write_leaves_a_valid_file(state: pathlib.Path) -> Non
         with virtplug.open(uri) as conn:  # the lock died with the writer
             conn.define_domain(domain_xml(f"after{round_}"))
     assert {f"after{i}" for i in range(5)} <= set(_names(state))
+
+
+def test_runtime_state_is_the_same_in_another_process(state: pathlib.Path) -> None:
+    uri = f"test://{state}?persist=1"
+    with virtplug.open(uri) as conn:
+        dom = conn.define_domain(domain_xml("a", vcpus=1))
+        dom.start()
+        dom.suspend()
+        conn.define_domain(domain_xml("a", uuid=dom.uuid, vcpus=3))  # pending definition
+        child = _run(
+            """
+            import sys, virtplug
+            with virtplug.open(sys.argv[1]) as conn:
+                dom = conn.lookup_domain("a")
+                pending = conn._call("domain.xml", name="a", inactive=True).vcpus
+                print(dom.id, int(dom.state), dom.state_reason, dom.config.vcpus, pending)
+            """,
+            uri,
+        )
+        assert child.returncode == 0, child.stderr
+        expected = [dom.id, DomainState.PAUSED, PausedReason.USER, 1, 3]
+        assert child.stdout.split() == [str(int(v or 0)) for v in expected]

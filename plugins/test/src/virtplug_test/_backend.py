@@ -412,8 +412,8 @@ class Backend:
         _check_unique(doc)
         old_domains, old_networks, old_pools = self.domains, self.networks, self.pools
         now = time.time_ns()
-        ids = [getattr(nd, "id", None) for nd in doc.domains]
-        self._next_id = max([self._next_id, *(i + 1 for i in ids if isinstance(i, int))])
+        ids = [nd.id for nd in doc.domains if nd.id is not None]
+        self._next_id = max([self._next_id, *(i + 1 for i in ids)])
         domains: _Table[DomRec] = _Table()
         for nd in doc.domains:
             config = nd.config if nd.config.uuid else attrs.evolve(nd.config, uuid=new_uuid())
@@ -422,21 +422,25 @@ class Backend:
                 state = DomainState.SHUTOFF
             active = state in _ACTIVE
             prev = old_domains.get(config.name) if previous else None
-            same_run = prev is not None and prev.uuid == config.uuid and prev.active and active
-            live: DomainConfig | None = getattr(nd, "live", None)
-            if active and live is None:
-                live = prev.live if same_run and prev is not None else config
-            stored_id = getattr(nd, "id", None)
+            same_run = (
+                prev is not None
+                and prev.uuid == config.uuid
+                and prev.active
+                and active
+                and (nd.id is None or nd.id == prev.id)
+            )
+            live = nd.live if nd.live is not None else config
+            stored_id = nd.id
             dom_id: int | None = None
             if active:
-                if isinstance(stored_id, int) and stored_id > 0:
+                if stored_id is not None and stored_id > 0:
                     dom_id = stored_id
                 elif same_run and prev is not None:
                     dom_id = prev.id
                 else:
                     dom_id = self._alloc_id()
-            reason = getattr(nd, "reason", None)
-            if not isinstance(reason, int):
+            reason = nd.reason
+            if reason is None:
                 reason = prev.reason if same_run and prev is not None else _default_reason(state)
             cpu_ns, run_since = 0, None
             if same_run and prev is not None:
@@ -491,26 +495,19 @@ class Backend:
             return self._document()
 
     def _document(self) -> NodeDocument:
-        node_fields = attrs.fields_dict(NodeDomain)
-        domains = []
-        for rec in sorted(self.domains.values(), key=lambda r: r.config.name):
-            extra: dict[str, Any] = {}
-            if "id" in node_fields:
-                extra["id"] = rec.id
-            if "reason" in node_fields:
-                extra["reason"] = rec.reason
-            if "live" in node_fields:
-                extra["live"] = rec.live if rec.live != rec.config else None
-            domains.append(
-                NodeDomain(
-                    config=rec.config,
-                    state=rec.state,
-                    persistent=rec.persistent,
-                    autostart=rec.autostart,
-                    snapshots=rec.snapshots,
-                    **extra,
-                )
+        domains = [
+            NodeDomain(
+                config=rec.config,
+                state=rec.state,
+                persistent=rec.persistent,
+                autostart=rec.autostart,
+                snapshots=rec.snapshots,
+                id=rec.id if rec.active else None,
+                reason=rec.reason,
+                live=rec.live if rec.active and rec.live != rec.config else None,
             )
+            for rec in sorted(self.domains.values(), key=lambda r: r.config.name)
+        ]
         networks = [
             NodeNetwork(
                 config=rec.config if rec.persistent else rec.current,
