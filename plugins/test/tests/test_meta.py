@@ -44,3 +44,41 @@ def test_driver_is_registered_under_its_scheme() -> None:
     entries = {entry.name: entry for entry in virtplug.installed_drivers()}
     assert entries["test"].target == "virtplug_test:TestDriver"
     assert entries["test"].distribution == "virtplug-test"
+
+
+def _dummy(param: str) -> object:
+    return {
+        "active": None,
+        "persistent": None,
+        "inactive": False,
+        "autostart": True,
+        "timeout": None,
+        "argv": ("true",),
+        "id": 1,
+        "kib": 1024,
+        "count": 1,
+        "emit": lambda event: None,
+    }.get(param, "x")
+
+
+def test_every_hook_refuses_a_closed_connection() -> None:
+    from virtplug.errors import InvalidConnectionError
+    from virtplug.uri import parse_uri
+
+    driver = TestDriver()
+    handle = driver.virtplug_connection_open(parse_uri("test:///default"), None, False)
+    driver.virtplug_connection_close(handle)
+    checked = 0
+    for op in hookspecs.OPERATIONS:
+        if op in ("connection.open", "connection.close", "connection.is_alive"):
+            continue
+        name = hookspecs.hook_name(op)
+        params = list(inspect.signature(getattr(hookspecs, name)).parameters)[1:]
+        kwargs = {p: _dummy(p) for p in params}
+        try:
+            getattr(driver, name)(handle, **kwargs)
+        except InvalidConnectionError:
+            checked += 1
+        else:  # pragma: no cover - the failure message names the hook
+            raise AssertionError(f"{name} accepted a closed connection")
+    assert checked == len(hookspecs.OPERATIONS) - 3

@@ -251,3 +251,27 @@ def test_runtime_state_is_the_same_in_another_process(state: pathlib.Path) -> No
         assert child.returncode == 0, child.stderr
         expected = [dom.id, DomainState.PAUSED, PausedReason.USER, 1, 3]
         assert child.stdout.split() == [str(int(v or 0)) for v in expected]
+
+
+def test_resubscribing_keeps_watching_the_file(state: pathlib.Path) -> None:
+    uri = f"test://{state}?persist=1"
+    with virtplug.open(uri) as conn:
+        for _ in range(3):
+            conn.events().close()
+        with conn.events(kinds=["network"]) as sub:
+            child = _run(
+                """
+                import sys, virtplug
+                with virtplug.open(sys.argv[1]) as conn:
+                    conn.define_network("<network><name>fromchild</name></network>")
+                """,
+                uri,
+            )
+            assert child.returncode == 0, child.stderr
+            event = sub.get(timeout=30)
+            assert event is not None
+            assert (event.name, event.type_name, event.source) == (
+                "fromchild",
+                "DEFINED",
+                "backend",
+            )

@@ -328,7 +328,7 @@ class Backend:
         self._watch_seq = 0
         self._pending: list[Event] = []
         self._poller: threading.Thread | None = None
-        self._stop_poll = threading.Event()
+        self._poll_stop: threading.Event | None = None  # one Event per poller thread
 
     # -- loading and saving ----------------------------------------------
 
@@ -339,22 +339,27 @@ class Backend:
         if path is None:
             backend._install(default_document(), previous=False)
             return backend
-        if persist:
-            backend._lock_fd = _open_lock(path)
-            with backend._flock():
-                if not path.exists():
-                    backend._install(NodeDocument(), previous=False)
-                    backend._write()
-                else:
-                    backend._load_file()
-        else:
-            backend._load_file()
+        try:
+            if persist:
+                backend._lock_fd = _open_lock(path)
+                with backend._flock():
+                    if not path.exists():
+                        backend._install(NodeDocument(), previous=False)
+                        backend._write()
+                    else:
+                        backend._load_file()
+            else:
+                backend._load_file()
+        except BaseException:
+            backend.close()
+            raise
         return backend
 
     def close(self) -> None:
         """Stop the watcher poller and release the lock file."""
-        self._stop_poll.set()
-        poller = self._poller
+        with self.lock:
+            self._stop_poller()
+            poller = self._poller
         if poller is not None and poller is not threading.current_thread():
             poller.join(timeout=5)
         if self._lock_fd is not None:
@@ -620,10 +625,13 @@ class Backend:
             self._watch_seq += 1
             token = self._watch_seq
             self._watchers[token] = (origin, emit)
-            if self.persist and (self._poller is None or not self._poller.is_alive()):
-                self._stop_poll.clear()
+            if self.persist and self._poll_stop is None:
+                self._poll_stop = threading.Event()
                 self._poller = threading.Thread(
-                    target=self._poll, name=f"virtplug-test-watch:{self.path}", daemon=True
+                    target=self._poll,
+                    args=(self._poll_stop,),
+                    name=f"virtplug-test-watch:{self.path}",
+                    daemon=True,
                 )
                 self._poller.start()
 
@@ -631,9 +639,14 @@ class Backend:
             with self.lock:
                 self._watchers.pop(token, None)
                 if not self._watchers:
-                    self._stop_poll.set()
+                    self._stop_poller()
 
         return stop
+
+    def _stop_poller(self) -> None:
+        if self._poll_stop is not None:
+            self._poll_stop.set()
+            self._poll_stop = None
 
     def unwatch_all(self, origin: object) -> None:
         """Drop every watcher registered by *origin*."""
@@ -642,10 +655,10 @@ class Backend:
                 if owner is origin:
                     del self._watchers[token]
             if not self._watchers:
-                self._stop_poll.set()
+                self._stop_poller()
 
-    def _poll(self) -> None:
-        while not self._stop_poll.wait(_POLL_INTERVAL):
+    def _poll(self, stop: threading.Event) -> None:
+        while not stop.wait(_POLL_INTERVAL):
             with contextlib.suppress(Exception), self.reading():
                 pass
 
