@@ -94,9 +94,12 @@ def make_client(uri: URI) -> docker.APIClient:
                 verify=ca if verify else False,
             )
         scheme = "https" if use_tls else "http"
-        return docker.APIClient(
-            base_url=f"{scheme}://{uri.host}:{port}", version="auto", timeout=timeout, tls=tls
-        )
+        client = _unversioned(f"{scheme}://{uri.host}:{port}", timeout, tls)
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA (its
+        # issue #3829): the URI's tlsca must win, so the environment is not consulted.
+        client.trust_env = False
+        client._version = client.version(api_version=False)["ApiVersion"]
+        return client
     if transport == "ssh":
         if not uri.host:
             raise InvalidArgError(f"invalid URI {uri.text!r}: docker+ssh needs USER@HOST")
@@ -104,6 +107,10 @@ def make_client(uri: URI) -> docker.APIClient:
     raise InvalidArgError(
         f"invalid URI {uri.text!r}: unknown transport {transport!r} (unix, tcp or ssh)"
     )
+
+
+def _unversioned(base_url: str, timeout: int, tls: Any) -> docker.APIClient:
+    return docker.APIClient(base_url=base_url, version=_MIN_API, timeout=timeout, tls=tls)
 
 
 # -- ssh ------------------------------------------------------------------------
