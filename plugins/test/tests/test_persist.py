@@ -275,3 +275,16 @@ def test_resubscribing_keeps_watching_the_file(state: pathlib.Path) -> None:
                 "DEFINED",
                 "backend",
             )
+
+
+def test_readonly_connection_does_not_create_the_file(state: pathlib.Path) -> None:
+    uri = f"test://{state}?persist=1"
+    err = expect(E.NO_CONNECT, None, lambda: virtplug.open(uri, readonly=True))
+    assert str(state) in err.message
+    assert not state.exists()
+    assert not state.with_name("state.xml.lock").exists()
+    with virtplug.open(uri):
+        pass
+    with virtplug.open(uri, readonly=True) as ro:
+        assert ro.list_domains() == []
+        expect(E.OPERATION_DENIED, None, lambda: ro.define_domain(domain_xml("a")))

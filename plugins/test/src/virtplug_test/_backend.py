@@ -333,13 +333,21 @@ class Backend:
     # -- loading and saving ----------------------------------------------
 
     @classmethod
-    def create(cls, key: tuple[str, bool], path: Path | None, persist: bool) -> Backend:
-        """Build the backend for *path* (``None``: the default state) and load it."""
+    def create(
+        cls, key: tuple[str, bool], path: Path | None, persist: bool, *, may_create: bool = True
+    ) -> Backend:
+        """Build the backend for *path* (``None``: the default state) and load it.
+
+        :param may_create: with *persist*, create a missing state file (read-only
+            connections pass False and get NO_CONNECT instead).
+        """
         backend = cls(key, path, persist)
         if path is None:
             backend._install(default_document(), previous=False)
             return backend
         try:
+            if persist and not may_create and not path.exists():
+                backend._load_file()  # raises NO_CONNECT naming the missing file
             if persist:
                 backend._lock_fd = _open_lock(path)
                 with backend._flock():
@@ -380,7 +388,7 @@ class Backend:
         except FileNotFoundError as exc:
             raise NoConnectError(
                 f"cannot read test driver state file '{self.path}': No such file or directory "
-                f"(add ?persist=1 to create it)"
+                f"(a read-write connection with ?persist=1 creates it)"
             ) from exc
         except OSError as exc:
             raise NoConnectError(
@@ -1816,13 +1824,16 @@ _registry_lock = threading.Lock()
 _registry: dict[tuple[str, bool], Backend] = {}
 
 
-def acquire(path: Path | None, persist: bool) -> Backend:
-    """Return the shared backend for *path* (``None``: default), loading it if needed."""
+def acquire(path: Path | None, persist: bool, *, may_create: bool = True) -> Backend:
+    """Return the shared backend for *path* (``None``: default), loading it if needed.
+
+    :param may_create: see :meth:`Backend.create`.
+    """
     key = (str(path) if path is not None else "default", persist)
     with _registry_lock:
         backend = _registry.get(key)
         if backend is None:
-            backend = Backend.create(key, path, persist)
+            backend = Backend.create(key, path, persist, may_create=may_create)
             _registry[key] = backend
         backend.refs += 1
         return backend

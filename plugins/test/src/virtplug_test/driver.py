@@ -125,7 +125,7 @@ class TestDriver:
     ) -> TestConnection:
         """Attach to the shared state the URI names, authenticating when it has users."""
         path, persist = parse_test_uri(uri)
-        backend = _backend.acquire(path, persist)
+        backend = _backend.acquire(path, persist, may_create=not readonly)
         try:
             backend.authenticate(uri.text, auth)
         except BaseException:
