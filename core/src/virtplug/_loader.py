@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 import threading
 from typing import Any
 
@@ -62,9 +63,29 @@ def _allowed() -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+_scan: tuple[tuple[str, ...], dict[str, list[importlib.metadata.EntryPoint]]] | None = None
+
+
+def _all_entry_points() -> dict[str, list[importlib.metadata.EntryPoint]]:
+    # One metadata scan per sys.path: each scan reads every installed distribution
+    # (~20 ms with a few hundred), and a CLI run would otherwise scan three times
+    # (drivers, middleware, the driver lookup).
+    global _scan
+    key = tuple(sys.path)
+    scan = _scan
+    if scan is None or scan[0] != key:
+        groups: dict[str, list[importlib.metadata.EntryPoint]] = {}
+        for dist in importlib.metadata.distributions():
+            for ep in dist.entry_points:
+                groups.setdefault(ep.group, []).append(ep)
+        scan = (key, groups)
+        _scan = scan
+    return scan[1]
+
+
 def _entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
     seen: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in importlib.metadata.entry_points(group=group):
+    for ep in _all_entry_points().get(group, ()):
         seen.setdefault(ep.name, ep)
     return sorted(seen.values(), key=lambda ep: ep.name)
 
