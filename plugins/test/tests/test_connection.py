@@ -182,3 +182,7 @@ def test_auth_cancelled(auth_uri: str) -> None:
 
 def test_no_users_needs_no_auth(empty_conn: virtplug.Connection) -> None:
     assert empty_conn.is_alive()
+
+
+def test_auth_callback_returning_garbage(auth_uri: str) -> None:
+    expect(E.AUTH_FAILED, None, lambda: virtplug.open(auth_uri, auth=lambda uri: "alice"))  # type: ignore[arg-type,return-value]

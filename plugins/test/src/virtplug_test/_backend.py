@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hmac
 import os
 import tempfile
 import threading
@@ -32,6 +33,8 @@ from typing import Any, TypeVar
 import attrs
 from virtplug import EVENTS_BY_OPERATION
 from virtplug.errors import (
+    AuthCancelledError,
+    AuthFailedError,
     ConfigUnsupportedError,
     InvalidArgError,
     NoConnectError,
@@ -773,9 +776,11 @@ class Backend:
     # -- connection and node -------------------------------------------------------
 
     def authenticate(self, uri: str, auth: Callable[[str], Credentials | None] | None) -> None:
-        """Check credentials when the state has ``<auth>`` users."""
-        from virtplug.errors import AuthCancelledError, AuthFailedError
+        """Check credentials when the state has ``<auth>`` users.
 
+        :raises AuthFailedError: no callback, an unknown user or a wrong password.
+        :raises AuthCancelledError: the callback returned ``None``.
+        """
         if not self.users:
             return
         if auth is None:
@@ -783,8 +788,15 @@ class Backend:
         creds = auth(uri)
         if creds is None:
             raise AuthCancelledError("authentication cancelled")
+        if not isinstance(creds, Credentials):
+            raise AuthFailedError(
+                f"authentication failed: the callback returned {type(creds).__name__}, "
+                f"not Credentials"
+            )
         for user in self.users:
-            if user.username == creds.username and user.password == creds.password:
+            same_user = hmac.compare_digest(user.username.encode(), creds.username.encode())
+            same_password = hmac.compare_digest(user.password.encode(), creds.password.encode())
+            if same_user and same_password:
                 return
         raise AuthFailedError(f"authentication failed for user '{creds.username}'")
 
