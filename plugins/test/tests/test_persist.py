@@ -288,3 +288,8 @@ def test_readonly_connection_does_not_create_the_file(state: pathlib.Path) -> No
     with virtplug.open(uri, readonly=True) as ro:
         assert ro.list_domains() == []
         expect(E.OPERATION_DENIED, None, lambda: ro.define_domain(domain_xml("a")))
+
+
+def test_state_file_in_missing_directory(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "no" / "such" / "state.xml"
+    expect(E.NO_CONNECT, None, lambda: virtplug.open(f"test://{path}?persist=1"))

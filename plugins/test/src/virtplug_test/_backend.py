@@ -361,6 +361,11 @@ class Backend:
                         backend._load_file()
             else:
                 backend._load_file()
+        except OSError as exc:
+            backend.close()
+            raise NoConnectError(
+                f"cannot open test driver state file '{path}': {exc.strerror}"
+            ) from exc
         except BaseException:
             backend.close()
             raise
@@ -596,11 +601,16 @@ class Backend:
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
         """Run a read under the lock, after reloading a changed state file."""
-        with self.lock:
-            self._refresh()
-            yield
-            pending, self._pending = self._pending, []
-        self._deliver(pending, None)
+        pending: list[Event] = []
+        try:
+            with self.lock:
+                try:
+                    self._refresh()
+                    yield
+                finally:
+                    pending, self._pending = self._pending, []
+        finally:
+            self._deliver(pending, None)
 
     @contextlib.contextmanager
     def changing(self, origin: object) -> Iterator[list[Event]]:
@@ -610,23 +620,31 @@ class Backend:
         delivered to the watchers of every connection but *origin*.
         """
         events: list[Event] = []
-        with self.lock:
-            with self._flock():
-                self._refresh()
-                yield events
-                if self.persist:
-                    try:
-                        self._write()
-                    except OSError as exc:
-                        self._file_key = None
-                        self._load_file()  # the file still holds the state before the change
-                        self._pending.clear()
-                        raise SystemError_(
-                            f"cannot write test driver state file '{self.path}': {exc.strerror}"
-                        ) from exc
-            pending, self._pending = self._pending, []
-        self._deliver(pending, None)
+        pending: list[Event] = []
+        try:
+            with self.lock:
+                try:
+                    with self._flock():
+                        self._refresh()
+                        yield events
+                        if self.persist:
+                            self._persist()
+                finally:
+                    pending, self._pending = self._pending, []
+        finally:
+            self._deliver(pending, None)
         self._deliver(events, origin)
+
+    def _persist(self) -> None:
+        try:
+            self._write()
+        except OSError as exc:
+            self._file_key = None
+            self._load_file()  # the file still holds the state before the change
+            self._pending.clear()
+            raise SystemError_(
+                f"cannot write test driver state file '{self.path}': {exc.strerror}"
+            ) from exc
 
     # -- events ---------------------------------------------------------------
 
