@@ -11,6 +11,7 @@ meta-tests at the end fail when a command has no test or no reference docs.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -1185,3 +1186,31 @@ def test_virsh_command_names_are_all_present() -> None:
     extra = ["drivers", "supports", "ops", "exec", "events", "completion"]
     names = set(_command_names())
     assert not (set(virsh + extra) - names)
+
+
+def test_lazy_command_table_matches_the_registrations() -> None:
+    from virtplug.cli._app import COMMAND_MODULES, _load_commands, root
+
+    _load_commands()
+    assert set(root.commands) == set(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        callback = root.commands[name].callback
+        assert callback is not None and callback.__module__ == f"virtplug.cli.{module}", name
+
+
+def test_a_command_loads_only_its_own_module(env: dict[str, str]) -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from virtplug.cli._app import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert run(['-c', 'test:///default', 'list']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('virtplug.cli._')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    loaded = ast.literal_eval(out)
+    assert "virtplug.cli._domain" in loaded
+    assert not {"virtplug.cli._storage", "virtplug.cli._network", "virtplug.cli._host"} & set(
+        loaded
+    )

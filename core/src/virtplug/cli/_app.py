@@ -8,6 +8,7 @@ argument value), 130 interrupted. ``exec`` exits with the command's own code and
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -115,15 +116,73 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
             state.json = True
 
 
+#: Which module defines each command, in help order. A command's module is
+#: imported only when that command runs (or help lists everything), which keeps
+#: start-up fast; a meta-test checks this table against the registrations.
+COMMAND_MODULES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "list", "domid", "domuuid", "domname", "define", "create", "undefine", "start",
+            "shutdown", "destroy", "reboot", "suspend", "resume", "dumpxml", "edit",
+            "autostart", "setmem", "setvcpus", "attach-device", "detach-device", "exec",
+            "dominfo", "domstate", "domstats", "events", "snapshot-create", "snapshot-list",
+            "snapshot-dumpxml", "snapshot-revert", "snapshot-delete",
+        ],
+        "_domain",
+    ),
+    **dict.fromkeys(
+        [
+            "net-list", "net-define", "net-create", "net-start", "net-destroy",
+            "net-undefine", "net-dumpxml", "net-info", "net-autostart",
+        ],
+        "_network",
+    ),
+    **dict.fromkeys(
+        [
+            "pool-list", "pool-define", "pool-create", "pool-build", "pool-start",
+            "pool-destroy", "pool-delete", "pool-undefine", "pool-refresh", "pool-info",
+            "pool-dumpxml", "pool-autostart", "vol-list", "vol-create", "vol-clone",
+            "vol-delete", "vol-info", "vol-dumpxml", "vol-path",
+        ],
+        "_storage",
+    ),
+    **dict.fromkeys(
+        [
+            "nodeinfo", "hostname", "uri", "version", "capabilities", "ops", "supports",
+            "drivers", "completion", "help",
+        ],
+        "_host",
+    ),
+}  # fmt: skip
+
+
 class _Group(click.Group):
-    """A group whose help lists commands by section, in definition order."""
+    """A group that loads command modules lazily and lists commands by section."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return list(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"virtplug.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:  # suggest from every command
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=list(COMMAND_MODULES), ctx=ctx
+            ) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _load_commands()
         by_section: dict[str, list[tuple[str, str]]] = {s: [] for s in SECTIONS}
-        for name, cmd in self.commands.items():
+        for name in COMMAND_MODULES:
+            cmd = self.commands[name]
             if cmd.hidden:
                 continue
             section = getattr(cmd, "section", "Shell")
@@ -237,20 +296,21 @@ def _error(message: str) -> None:
 
 
 def _load_commands() -> None:
-    from virtplug.cli import _domain, _host, _network, _storage  # noqa: F401 - registration
+    for module in dict.fromkeys(COMMAND_MODULES.values()):
+        importlib.import_module(f"virtplug.cli.{module}")
 
 
 def iter_commands() -> Iterator[tuple[str, click.Command]]:
     """Every registered command, in help order (used by docs and meta-tests)."""
     _load_commands()
-    yield from root.commands.items()
+    for name in COMMAND_MODULES:
+        yield name, root.commands[name]
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on *argv* (default ``sys.argv[1:]``) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    _load_commands()
     try:
         result = root.main(args=args, prog_name="virtplug", standalone_mode=False)
     except click.UsageError as exc:
