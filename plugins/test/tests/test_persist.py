@@ -293,3 +293,30 @@ def test_readonly_connection_does_not_create_the_file(state: pathlib.Path) -> No
 def test_state_file_in_missing_directory(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "no" / "such" / "state.xml"
     expect(E.NO_CONNECT, None, lambda: virtplug.open(f"test://{path}?persist=1"))
+
+
+def test_corrupted_state_file_is_reported_and_never_overwritten(state: pathlib.Path) -> None:
+    uri = f"test://{state}?persist=1"
+    with virtplug.open(uri) as conn:
+        conn.define_domain(domain_xml("a"))
+        good = state.read_bytes()
+        broken = state.with_name("broken.xml")
+        broken.write_text("<node><domain type='test'>")
+        os.replace(broken, state)  # another writer left garbage
+        reads = {
+            "list domains": conn.list_domains,
+            "list networks": conn.list_networks,
+            "list pools": conn.list_pools,
+            "node info": conn.node_info,
+            "free memory": conn.node_free_memory,
+            "capabilities": conn.host_capabilities,
+        }
+        for what, read in reads.items():
+            err = expect(E.XML_ERROR, None, read)
+            assert err.code == E.XML_ERROR, what
+        expect(E.XML_ERROR, None, lambda: conn.define_domain(domain_xml("b")))
+        assert state.read_text() == "<node><domain type='test'>"
+        repaired = state.with_name("repaired.xml")
+        repaired.write_bytes(good)
+        os.replace(repaired, state)
+        assert [d.name for d in conn.list_domains()] == ["a"]
