@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid as _uuid
 from collections import defaultdict
 from pathlib import Path
@@ -89,6 +90,8 @@ class Meta:
     :ivar guest_nics: (interface, name inside the container, host veth or '') of
         every NIC of the running instance, for live detach.
     :ivar foreign: True when the container was not created by virtplug (no file).
+    :ivar actor: token of the connection that last wrote the file ('' for the
+        event watcher), so a watcher skips the changes its own connection made.
     """
 
     uuid: str
@@ -99,6 +102,7 @@ class Meta:
     state: tuple[int, int] = (int(DomainState.SHUTOFF), 0)
     guest_nics: list[tuple[dict[str, Any], str, str]] = attrs.field(factory=list)
     foreign: bool = False
+    actor: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (format 1)."""
@@ -111,6 +115,7 @@ class Meta:
             "live": dump_model(self.live) if self.live is not None else None,
             "state": list(self.state),
             "guest_nics": [list(n) for n in self.guest_nics],
+            "actor": self.actor,
         }
 
     @classmethod
@@ -128,6 +133,7 @@ class Meta:
             live=load_model(DomainConfig, live) if live else None,
             state=(int(data.get("state", [5, 0])[0]), int(data.get("state", [5, 0])[1])),
             guest_nics=[(dict(n[0]), str(n[1]), str(n[2])) for n in data.get("guest_nics", [])],
+            actor=str(data.get("actor", "")),
         )
 
 
@@ -144,7 +150,22 @@ class LXCConnection:
         self.meta_dir = lxcpath / ".virtplug"
         self._guard = threading.Lock()
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
+        self._removed: dict[str, float] = {}
         self.closed = False
+        self.token = _uuid.uuid4().hex
+
+    def mark_removed(self, name: str) -> None:
+        """Remember that this connection removed container *name* (for the event watcher)."""
+        with self._guard:
+            now = time.monotonic()
+            self._removed = {n: t for n, t in self._removed.items() if now - t < 60}
+            self._removed[name] = now
+
+    def recently_removed(self, name: str) -> bool:
+        """True when this connection removed container *name* in the last minute."""
+        with self._guard:
+            stamp = self._removed.get(name)
+        return stamp is not None and time.monotonic() - stamp < 60
 
     # -- locking ---------------------------------------------------------------
 
@@ -220,8 +241,9 @@ class LXCConnection:
             foreign=True,
         )
 
-    def write_meta(self, name: str, meta: Meta) -> None:
-        """Persist the container's metadata."""
+    def write_meta(self, name: str, meta: Meta, actor: str | None = None) -> None:
+        """Persist the container's metadata, naming this connection (or *actor*) as its writer."""
+        meta.actor = self.token if actor is None else actor
         write_json(self.meta_path(name), meta.to_json())
 
     def require(self, name: str) -> tuple[lxc.Container, Meta]:
@@ -254,6 +276,7 @@ class LXCConnection:
             meta = self.read_meta(name, c)
             if meta is None or meta.persistent:
                 return
+            self.mark_removed(name)
             destroy_container(c, self.container_dir(name))
 
 

@@ -232,24 +232,32 @@ class LXCDriver:
 
         return stopper
 
-    def _snapshot_states(self, conn: LXCConnection) -> dict[str, tuple[str, DomainState, bool]]:
-        out: dict[str, tuple[str, DomainState, bool]] = {}
+    def _observe(self, conn: LXCConnection) -> dict[str, _Seen]:
+        """What every container looks like now, skipping those an operation is changing."""
+        out: dict[str, _Seen] = {}
         for name in conn.names():
-            c = conn.container(name)
-            meta = conn.read_meta(name, c)
-            if meta is None:
+            lock = conn.lock(f"dom:{name}")
+            if not lock.acquire(blocking=False):
+                out[name] = _BUSY
                 continue
-            state = lxc_state(c)
-            if state == DomainState.SHUTOFF and DomainState(meta.state[0]) in _ACTIVE:
-                # virtplug last left it running: it stopped outside virtplug, maybe
-                # between two polls; report the stop once and record it.
-                self._mark_stopped(conn, name)
-                out[name] = (meta.uuid, DomainState.RUNNING, meta.persistent)
-                continue
-            out[name] = (meta.uuid, state, meta.persistent)
+            try:
+                c = conn.container(name)
+                meta = conn.read_meta(name, c)
+                if meta is None:
+                    continue
+                out[name] = _Seen(
+                    uuid=meta.uuid,
+                    state=lxc_state(c),
+                    persistent=meta.persistent,
+                    recorded=DomainState(meta.state[0]),
+                    actor=meta.actor,
+                )
+            finally:
+                lock.release()
         return out
 
     def _mark_stopped(self, conn: LXCConnection, name: str) -> None:
+        """Record that a container virtplug left running has stopped outside virtplug."""
         if conn.readonly:
             return
         with conn.lock(f"dom:{name}"):
@@ -260,39 +268,33 @@ class LXCDriver:
             meta.live = None
             meta.guest_nics = []
             meta.state = (int(DomainState.SHUTOFF), int(ShutoffReason.UNKNOWN))
-            conn.write_meta(name, meta)
+            conn.write_meta(name, meta, actor="")
+            if not meta.persistent:
+                conn.reap(name)
 
     def _watch(
         self, conn: LXCConnection, emit: Callable[[Event], None], stop: threading.Event
     ) -> None:
         try:
-            before = self._snapshot_states(conn)
+            before = self._observe(conn)
         except Exception:
             before = {}
         while not stop.wait(WATCH_INTERVAL):
             try:
-                now = self._snapshot_states(conn)
-                now2 = (
-                    self._snapshot_states(conn)
-                    if any(
-                        st == DomainState.RUNNING
-                        and lxc_state(conn.container(n)) == DomainState.SHUTOFF
-                        for n, (_u, st, _p) in now.items()
-                    )
-                    else None
-                )
+                now = self._observe(conn)
             except Exception:
                 continue
-            for event in _diff_states(before, now):
+            for name, seen in list(now.items()):
+                if seen is _BUSY:  # an operation of this connection is changing it
+                    if name in before:
+                        now[name] = before[name]
+                    else:
+                        del now[name]
+            for event, stopped in _diff_states(before, now, conn.token, conn.recently_removed):
                 emit(event)
-            if now2 is not None:
-                for event in _diff_states(now, now2):
-                    emit(event)
-                now = now2
-            for name, (_uuid, state, persistent) in now.items():
-                if not persistent and state == DomainState.SHUTOFF:
+                if stopped:
                     with contextlib.suppress(Exception):
-                        conn.reap(name)
+                        self._mark_stopped(conn, event.name)
             before = now
 
     # ------------------------------------------------------------------
@@ -384,7 +386,7 @@ class LXCDriver:
     def _resolve_network(self, conn: LXCConnection) -> Callable[[str], str]:
         def resolve(name: str) -> str:
             net = self._net_load(conn, name)
-            return str(net["config"].bridge)
+            return str(self._net_live(net).bridge)
 
         return resolve
 
@@ -444,12 +446,16 @@ class LXCDriver:
         if other is not None:
             raise OperationFailedError(f"domain '{other}' already exists with uuid {config.uuid}")
         cdir = conn.container_dir(name)
+        meta = Meta(uuid=str(config.uuid), persistent=persistent, config=config)
         c = conn.container(name)
         c.clear_config_item("lxc.net")
         raw_set(c, "lxc.net.0.type", "empty")
         try:
             if root.type == "template":
                 cdir.mkdir(mode=0o770, exist_ok=True)
+                # the metadata goes first, so no observer ever sees the container
+                # without it (and mistakes it for one virtplug did not create)
+                conn.write_meta(name, meta)
                 raw_set(c, "lxc.log.file", str(cdir / "lxc.log"))
                 start = log_offset(cdir)
                 if not c.create(root.source, lxc.LXC_CREATE_QUIET, ()):
@@ -464,10 +470,10 @@ class LXCDriver:
                         f"root filesystem source '{root.source}' does not exist"
                     )
                 cdir.mkdir(mode=0o770)
+                conn.write_meta(name, meta)
                 for key, value in base_items():
                     raw_set(c, key, value)
             self._write_config(conn, c, config, None, autostart=False)
-            conn.write_meta(name, Meta(uuid=str(config.uuid), persistent=persistent, config=config))
         except BaseException:
             self._undo_build(conn, name)
             raise
@@ -478,6 +484,7 @@ class LXCDriver:
         cdir = conn.container_dir(name)
         if c.defined:
             with contextlib.suppress(Exception):
+                conn.mark_removed(name)
                 destroy_container(c, cdir)
         if cdir.is_dir() and not (cdir / "config").exists():
             shutil.rmtree(cdir, ignore_errors=True)
@@ -559,6 +566,7 @@ class LXCDriver:
                 c.save_config()
                 conn.write_meta(name, meta)
                 return
+            conn.mark_removed(name)
             destroy_container(c, conn.container_dir(name))
 
     # ------------------------------------------------------------------
@@ -605,6 +613,7 @@ class LXCDriver:
         self, conn: LXCConnection, name: str, c: lxc.Container, meta: Meta, reason: int
     ) -> None:
         if not meta.persistent:
+            conn.mark_removed(name)
             destroy_container(c, conn.container_dir(name))
             return
         meta.live = None
@@ -668,8 +677,8 @@ class LXCDriver:
             state = lxc_state(c)
             if state not in _ACTIVE:
                 raise _not_running()
-            if state == DomainState.PAUSED:
-                raise OperationInvalidError("domain is paused: resume it before rebooting")
+            if state == DomainState.PAUSED and not c.unfreeze():
+                raise OperationFailedError(f"could not thaw domain '{name}' to reboot it")
             old_pid = c.init_pid
             rebooted = False
             if c.reboot():
@@ -893,7 +902,7 @@ class LXCDriver:
         bridge: str | None = None
         if iface.type == "network":
             net = self._net_load(conn, str(iface.source))
-            bridge = str(net["config"].bridge)
+            bridge = str(self._net_live(net).bridge)
             if running and not self._net_active(net):
                 raise OperationInvalidError(f"network '{iface.source}' is not active")
         elif iface.type == "bridge":
@@ -1255,14 +1264,29 @@ class LXCDriver:
             raise _no_network(name)
         try:
             data["config"] = load_model(NetworkConfig, data["config"])
+            if data.get("live"):
+                data["live"] = load_model(NetworkConfig, data["live"])
         except (ValueError, KeyError, TypeError) as exc:
             raise OperationFailedError(f"network '{name}' definition is corrupt: {exc}") from exc
+        if not data.get("persistent", True) and not self._net_active(data):
+            # a transient network whose bridge went away (host reboot, removed by hand)
+            # is gone, as libvirt forgets a transient network that stops.
+            if not conn.readonly:
+                self._net_path(conn, name).unlink(missing_ok=True)
+            raise _no_network(name)
         return dict(data)
+
+    @staticmethod
+    def _net_live(data: dict[str, Any]) -> NetworkConfig:
+        """The configuration the network runs with (the definition when inactive)."""
+        live: NetworkConfig | None = data.get("live")
+        return live if live is not None else data["config"]
 
     def _net_save(self, conn: LXCConnection, data: dict[str, Any]) -> None:
         config: NetworkConfig = data["config"]
         out = dict(data)
         out["config"] = dump_model(config)
+        out["live"] = dump_model(data["live"]) if data.get("live") else None
         write_json(self._net_path(conn, config.name), out)
 
     def _net_all(self, conn: LXCConnection) -> list[dict[str, Any]]:
@@ -1275,8 +1299,8 @@ class LXCDriver:
         return out
 
     def _net_active(self, data: dict[str, Any]) -> bool:
-        config: NetworkConfig = data["config"]
-        return bool(data.get("active")) and _net.bridge_exists(str(config.bridge))
+        bridge = str(self._net_live(data).bridge)
+        return bool(data.get("active")) and _net.bridge_exists(bridge)
 
     def _net_ref(self, data: dict[str, Any]) -> NetworkRef:
         config: NetworkConfig = data["config"]
@@ -1289,14 +1313,19 @@ class LXCDriver:
                 f"forward mode '{config.forward}' is not supported by LXC bridges "
                 f"(use nat, route, open, bridge or none)"
             )
-        bridge = config.bridge or _net.name_for(_net.BRIDGE_PREFIX, str(conn.lxcpath), config.name)
+        bridge = config.bridge
+        if bridge is None:
+            with contextlib.suppress(NoNetworkError):
+                bridge = self._net_load(conn, config.name)["config"].bridge
+        bridge = bridge or _net.name_for(_net.BRIDGE_PREFIX, str(conn.lxcpath), config.name)
         if len(bridge) > 15 or "/" in bridge or not bridge.isprintable() or " " in bridge:
             raise ConfigUnsupportedError(f"invalid bridge name '{bridge}' (at most 15 characters)")
         if config.forward == "nat" and not any(ip.family == "ipv4" for ip in config.ips):
             raise ConfigUnsupportedError("NAT forwarding needs an IPv4 <ip> on the network")
         for other in self._net_all(conn):
             oc: NetworkConfig = other["config"]
-            if oc.name != config.name and oc.bridge == bridge:
+            bridges = {oc.bridge, self._net_live(other).bridge}
+            if oc.name != config.name and bridge in bridges:
                 raise OperationFailedError(
                     f"bridge name '{bridge}' is already in use by network '{oc.name}'"
                 )
@@ -1347,10 +1376,6 @@ class LXCDriver:
                     raise OperationFailedError(
                         f"network '{config.name}' already exists with uuid {data['config'].uuid}"
                     )
-                if self._net_active(data) and data["config"].bridge != config.bridge:
-                    raise OperationInvalidError(
-                        "cannot change the bridge name of an active network"
-                    )
             data["config"] = config
             data["persistent"] = True
             self._net_save(conn, data)
@@ -1369,12 +1394,7 @@ class LXCDriver:
                 "autostart": False,
                 "persistent": False,
             }
-            self._net_save(conn, data)
-            try:
-                self._net_up(conn, data)
-            except BaseException:
-                self._net_path(conn, config.name).unlink(missing_ok=True)
-                raise
+            self._net_up(conn, data)  # saves the definition once the bridge is up
             return self._net_ref(data)
 
     def _net_up(self, conn: LXCConnection, data: dict[str, Any]) -> None:
@@ -1401,10 +1421,11 @@ class LXCDriver:
         except _net.NetError as exc:
             raise OperationFailedError(f"cannot start network '{config.name}': {exc}") from exc
         data["active"] = True
+        data["live"] = config
         self._net_save(conn, data)
 
     def _net_down(self, conn: LXCConnection, data: dict[str, Any]) -> None:
-        config: NetworkConfig = data["config"]
+        config = self._net_live(data)
         ipv4 = next((ip for ip in config.ips if ip.family == "ipv4"), None)
         try:
             if config.forward == "nat" and ipv4 is not None:
@@ -1414,6 +1435,7 @@ class LXCDriver:
         except _net.NetError as exc:
             raise OperationFailedError(f"cannot stop network '{config.name}': {exc}") from exc
         data["active"] = False
+        data["live"] = None
         if data.get("persistent", True):
             self._net_save(conn, data)
         else:
@@ -1459,14 +1481,17 @@ class LXCDriver:
             active=self._net_active(data),
             persistent=bool(data.get("persistent", True)),
             autostart=bool(data.get("autostart", False)),
-            bridge=data["config"].bridge,
+            bridge=self._net_live(data).bridge,
         )
 
     @hookimpl
     def virtplug_network_xml(self, conn: LXCConnection, name: str, inactive: bool) -> NetworkConfig:
         """The stored definition (with the bridge name filled in)."""
-        config: NetworkConfig = self._net_load(conn, name)["config"]
-        return config
+        data = self._net_load(conn, name)
+        if inactive or not self._net_active(data):
+            config: NetworkConfig = data["config"]
+            return config
+        return self._net_live(data)
 
     @hookimpl
     def virtplug_network_get_autostart(self, conn: LXCConnection, name: str) -> bool:
@@ -1504,6 +1529,11 @@ class LXCDriver:
             data["config"] = load_model(PoolConfig, data["config"])
         except (ValueError, KeyError, TypeError) as exc:
             raise OperationFailedError(f"pool '{name}' definition is corrupt: {exc}") from exc
+        if not data.get("persistent", True) and not self._pool_active(data):
+            # a transient pool whose directory went away is gone
+            if not conn.readonly:
+                self._pool_path(conn, name).unlink(missing_ok=True)
+            raise _no_pool(name)
         return dict(data)
 
     def _pool_save(self, conn: LXCConnection, data: dict[str, Any]) -> None:
@@ -1942,55 +1972,69 @@ class LXCDriver:
 VirtplugErrors = (NoNetworkError, NoStoragePoolError, OperationFailedError, InvalidArgError)
 
 
+@attrs.frozen
+class _Seen:
+    """One container as the event watcher saw it."""
+
+    uuid: str
+    state: DomainState
+    persistent: bool
+    recorded: DomainState
+    actor: str
+
+
+_BUSY = _Seen("", DomainState.NOSTATE, True, DomainState.NOSTATE, "")
+
+
 def _diff_states(
-    before: dict[str, tuple[str, DomainState, bool]],
-    now: dict[str, tuple[str, DomainState, bool]],
-) -> list[Event]:
-    """Lifecycle events explaining the change from *before* to *now*."""
-    events = []
+    before: dict[str, _Seen],
+    now: dict[str, _Seen],
+    token: str,
+    removed_by_us: Callable[[str], bool],
+) -> list[tuple[Event, bool]]:
+    """Backend events for what changed from *before* to *now* outside this connection.
+
+    Changes this connection made (the container's metadata names it as the last
+    actor and records the state seen) are skipped: the core emits those itself.
+    Each event comes with a flag telling whether it reports an outside stop that
+    the metadata must now record.
+    """
+    out: list[tuple[Event, bool]] = []
+
+    def ev(name: str, uuid: str, type_: int, detail: int, stopped: bool = False) -> None:
+        out.append((Event(EventKind.DOMAIN, name, uuid, type_, detail, source="backend"), stopped))
+
     running = (DomainState.RUNNING, DomainState.SHUTDOWN)
-
-    def ev(name: str, uuid: str, type_: int, detail: int) -> Event:
-        return Event(EventKind.DOMAIN, name, uuid, type_, detail, source="backend")
-
-    for name, (uuid, state, persistent) in now.items():
+    for name, seen in now.items():
         old = before.get(name)
+        if seen.state == DomainState.SHUTOFF and seen.recorded in _ACTIVE:
+            # virtplug left it running and it is off: stopped outside virtplug
+            ev(name, seen.uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN, True)
+            continue
         if old is None:
-            if persistent:
-                events.append(
-                    ev(name, uuid, DomainEventType.DEFINED, DomainEventDetail.Defined.ADDED)
-                )
-            if state in _ACTIVE:
-                events.append(
-                    ev(name, uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED)
-                )
+            if seen.actor != token:
+                if seen.persistent:
+                    ev(name, seen.uuid, DomainEventType.DEFINED, DomainEventDetail.Defined.ADDED)
+                if seen.state in _ACTIVE:
+                    ev(name, seen.uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED)
             continue
-        _ouuid, ostate, _op = old
-        if ostate == state:
+        if old.state == seen.state:
             continue
-        if ostate == DomainState.SHUTOFF and state in _ACTIVE:
-            events.append(ev(name, uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED))
-        elif ostate in _ACTIVE and state == DomainState.SHUTOFF:
-            events.append(
-                ev(name, uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN)
-            )
-        elif ostate in running and state == DomainState.PAUSED:
-            events.append(
-                ev(name, uuid, DomainEventType.SUSPENDED, DomainEventDetail.Suspended.PAUSED)
-            )
-        elif ostate == DomainState.PAUSED and state in running:
-            events.append(
-                ev(name, uuid, DomainEventType.RESUMED, DomainEventDetail.Resumed.UNPAUSED)
-            )
-    for name, (uuid, ostate, persistent) in before.items():
-        if name in now:
+        if seen.actor == token and seen.state == seen.recorded:
             continue
-        if ostate in _ACTIVE:
-            events.append(
-                ev(name, uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN)
-            )
-        if persistent:
-            events.append(
-                ev(name, uuid, DomainEventType.UNDEFINED, DomainEventDetail.Undefined.REMOVED)
-            )
-    return events
+        if old.state == DomainState.SHUTOFF and seen.state in _ACTIVE:
+            ev(name, seen.uuid, DomainEventType.STARTED, DomainEventDetail.Started.BOOTED)
+        elif old.state in _ACTIVE and seen.state == DomainState.SHUTOFF:
+            ev(name, seen.uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN, True)
+        elif old.state in running and seen.state == DomainState.PAUSED:
+            ev(name, seen.uuid, DomainEventType.SUSPENDED, DomainEventDetail.Suspended.PAUSED)
+        elif old.state == DomainState.PAUSED and seen.state in running:
+            ev(name, seen.uuid, DomainEventType.RESUMED, DomainEventDetail.Resumed.UNPAUSED)
+    for name, old in before.items():
+        if name in now or removed_by_us(name):
+            continue
+        if old.state in _ACTIVE:
+            ev(name, old.uuid, DomainEventType.STOPPED, DomainEventDetail.Stopped.SHUTDOWN)
+        if old.persistent:
+            ev(name, old.uuid, DomainEventType.UNDEFINED, DomainEventDetail.Undefined.REMOVED)
+    return out
