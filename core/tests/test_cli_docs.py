@@ -97,6 +97,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
     shutil.copytree(ROOT / "docs", work / "docs")
     (work / "core").symlink_to(ROOT / "core")
+    (work / "bench").symlink_to(ROOT / "bench")
     for page in OTHERS_PAGES:
         path = work / "docs" / page
         if not path.exists():
