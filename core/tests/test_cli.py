@@ -1214,3 +1214,13 @@ def test_a_command_loads_only_its_own_module(env: dict[str, str]) -> None:
     assert not {"virtplug.cli._storage", "virtplug.cli._network", "virtplug.cli._host"} & set(
         loaded
     )
+
+
+def test_bare_invocation_prints_the_help(default: CLI) -> None:
+    proc = subprocess.run(
+        VIRTPLUG, capture_output=True, text=True, env=default.env, timeout=60, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("Usage: virtplug [OPTIONS] COMMAND [ARGS]...")
+    assert "Domain Management:" in proc.stdout
+    assert proc.stderr == ""

@@ -314,6 +314,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         result = root.main(args=args, prog_name="virtplug", standalone_mode=False)
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `virtplug`: the help
+            sys.stdout.write(exc.format_message() + "\n")
+            return EXIT_USAGE
         _error(exc.format_message())
         cmd = exc.ctx.command_path if exc.ctx is not None else "virtplug"
         sys.stderr.write(f"Try '{cmd} --help' for help.\n")
