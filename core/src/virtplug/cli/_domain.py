@@ -8,7 +8,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -27,11 +28,18 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+_T = TypeVar("_T")
+
 MGMT = "Domain Management"
 MON = "Domain Monitoring"
 SNAP = "Snapshots"
 
 _domain_arg = click.argument("domain", metavar="DOMAIN", shell_complete=_complete.domains)
+
+
+def _slow(state: State, label: str, func: Callable[[], _T]) -> _T:
+    """Run *func*; on a terminal, show progress if it takes a while (image pulls)."""
+    return wait_with_progress(label, func, enabled=not state.json)
 
 
 def _done(state: State, dom_name: str, result: str, text: str, **extra: Any) -> None:
@@ -123,7 +131,11 @@ def domname(state: State, domain: str) -> None:
 @pass_state
 def define(state: State, file: str) -> None:
     """Define (or update) a persistent domain from an XML FILE ("-": stdin)."""
-    dom = state.conn().define_domain(read_input(file))
+    xml = read_input(file)
+    conn = state.conn()
+    dom = _slow(
+        state, "Defining the domain (the driver may pull an image)", lambda: conn.define_domain(xml)
+    )
     _done(state, dom.name, "defined", f"Domain '{dom.name}' defined from {file}", uuid=dom.uuid)
 
 
@@ -135,7 +147,11 @@ def create(state: State, file: str) -> None:
 
     A transient domain disappears when it stops.
     """
-    dom = state.conn().create_domain(read_input(file))
+    xml = read_input(file)
+    conn = state.conn()
+    dom = _slow(
+        state, "Creating the domain (the driver may pull an image)", lambda: conn.create_domain(xml)
+    )
     _done(state, dom.name, "created", f"Domain '{dom.name}' created from {file}", uuid=dom.uuid)
 
 
@@ -163,7 +179,7 @@ def undefine(state: State, domain: str) -> None:
 def start(state: State, domain: str) -> None:
     """Start (boot) an inactive persistent domain."""
     dom = state.domain(domain)
-    dom.start()
+    _slow(state, f"Starting domain '{dom.name}'", dom.start)
     _done(state, dom.name, "started", f"Domain '{dom.name}' started")
 
 
