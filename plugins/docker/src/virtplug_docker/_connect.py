@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from typing import Any
@@ -163,6 +164,17 @@ def _adapter(base_url: str, timeout: int, options: list[str]) -> Any:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
+
+        def close(self) -> None:
+            # docker-py writes to ssh's stdin on close; after a hijacked stream (exec) the
+            # remote side has often gone already: a broken pipe there is not an error.
+            try:
+                super().close()
+            except OSError:
+                if self.proc is not None:
+                    with contextlib.suppress(OSError):
+                        self.proc.stdin.close()
+                    self.proc.terminate()
 
     class _Connection(SSHConnection):  # type: ignore[misc]
         def connect(self) -> None:

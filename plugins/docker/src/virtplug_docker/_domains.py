@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import subprocess
 from typing import Any
 
 import attrs
@@ -54,6 +56,8 @@ __all__ = [
     "write_record",
 ]
 
+LABEL_MACS = "virtplug.macs"
+
 #: The restart policy that stands for libvirt's autostart ("start with the engine").
 AUTOSTART_POLICY = "always"
 
@@ -88,7 +92,9 @@ def stored_config(conn: DockerConnection, attrs_: dict[str, Any]) -> DomainConfi
     return domain_from_inspect(attrs_, conn.host_mem_kib, conn.host_cpus)
 
 
-def live_config(conn: DockerConnection, attrs_: dict[str, Any]) -> DomainConfig:
+def live_config(
+    conn: DockerConnection, attrs_: dict[str, Any], macs: dict[str, str] | None = None
+) -> DomainConfig:
     """The stored configuration overlaid with what can change live (limits, networks)."""
     config = stored_config(conn, attrs_)
     host = attrs_.get("HostConfig") or {}
@@ -110,7 +116,7 @@ def live_config(conn: DockerConnection, attrs_: dict[str, Any]) -> DomainConfig:
     known = {i.source for i in kept}
     for net in live:
         if net not in known:
-            mac = (networks[net] or {}).get("MacAddress") or None
+            mac = (macs or {}).get(net) or (networks[net] or {}).get("MacAddress") or None
             kept.append(InterfaceConfig("network", source=net, mac=mac))
     if tuple(kept) != config.interfaces:
         changes["interfaces"] = tuple(kept)
@@ -168,6 +174,10 @@ def facts_from_inspect(conn: DockerConnection, attrs_: dict[str, Any]) -> Facts:
     if rec is not None:
         facts.record = True
         facts.persistent = rec.get(LABEL_PERSISTENT, "1") != "0"
+        try:
+            facts.macs = dict(json.loads(rec.get(LABEL_MACS, "{}")))
+        except (ValueError, TypeError):
+            facts.macs = {}
         pending = rec.get(LABEL_CONFIG)
         if pending:
             try:
@@ -196,7 +206,12 @@ def load_facts(conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]
 
 
 def write_record(
-    conn: DockerConnection, facts: Facts, *, persistent: bool, pending: DomainConfig | None
+    conn: DockerConnection,
+    facts: Facts,
+    *,
+    persistent: bool,
+    pending: DomainConfig | None,
+    macs: dict[str, str] | None = None,
 ) -> None:
     """(Re)write the override record volume of a container (volume labels are immutable)."""
     name = record_name(facts.id)
@@ -209,10 +224,14 @@ def write_record(
     }
     if pending is not None:
         labels[LABEL_CONFIG] = domain_to_json(pending)
+    macs = facts.macs if macs is None else macs
+    if macs:
+        labels[LABEL_MACS] = json.dumps(macs, sort_keys=True)
     conn.api.create_volume(name=name, driver="local", labels=labels)
     facts.record = True
     facts.persistent = persistent
     facts.pending = pending
+    facts.macs = dict(macs)
 
 
 def remove_record(conn: DockerConnection, facts: Facts) -> None:
@@ -364,3 +383,28 @@ def name_conflict(conn: DockerConnection, name: str) -> OperationFailedError:
     found = load_facts(conn, name)
     uuid = found[0].uuid if found else "unknown"
     return OperationFailedError(f"domain '{name}' already exists with uuid {uuid}")
+
+
+def set_mac(pid: int, current: str, wanted: str) -> None:
+    """Set the MAC of the interface with MAC *current* inside the netns of *pid* (local engines).
+
+    Engines before API 1.44 ignore a MAC address on ``network connect``; virtplug sets it on the
+    container's end of the veth instead, as libvirt's LXC driver does.
+
+    :raises OperationFailedError: no such interface, or ``ip`` refused.
+    """
+    ns = ["nsenter", f"--net=/proc/{pid}/ns/net", "ip"]
+    out = subprocess.run([*ns, "-o", "link"], capture_output=True, text=True, check=False)
+    dev = None
+    for line in out.stdout.splitlines():
+        if f"link/ether {current.lower()}" in line.lower():
+            dev = line.split(":", 2)[1].strip().split("@", 1)[0]
+            break
+    if dev is None:
+        raise OperationFailedError(f"no interface with MAC {current} in the container")
+    res = subprocess.run(
+        [*ns, "link", "set", "dev", dev, "address", wanted], capture_output=True, text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        raise OperationFailedError(f"cannot set MAC {wanted} on {dev}: {res.stderr.strip()}")

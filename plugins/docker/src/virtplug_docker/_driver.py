@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
+import time
 import contextlib
 import math
 import platform
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
@@ -61,6 +63,25 @@ __all__ = ["DockerDriver"]
 
 _ACTIVE = ("running", "paused", "restarting")
 _NOT_RUNNING = "domain is not running"
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _acting(kind: str) -> Callable[[_F], _F]:
+    """Mark the hook's object as acted on by this connection (see ``DockerConnection.acting``)."""
+
+    def deco(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def wrapper(self: Any, conn: DockerConnection, *args: Any, **kwargs: Any) -> Any:
+            first = kwargs.get("name", kwargs.get("config", args[0] if args else ""))
+            name = first if isinstance(first, str) else str(getattr(first, "name", ""))
+            with conn.acting(kind, name):
+                return fn(self, conn, *args, **kwargs)
+
+        return cast(_F, wrapper)
+
+    return deco
 
 
 def _conflict_text(exc: BaseException) -> str:
@@ -319,27 +340,48 @@ class DockerDriver:
                 )
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_define(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
         """``containers.create`` (persistent: no auto-remove); an existing name updates it."""
         assert config.uuid is not None
         name = config.name
-        self._check_uuid_free(conn, config)
-        try:
-            cid = doms.create_container(conn, config, persistent=True)
-        except docker.errors.APIError as exc:
-            if status_of(exc) != 409:
-                raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
-            return self._redefine(conn, config)
-        except VirtError:
-            raise
-        except Exception as exc:
-            raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
-        conn.remember(name, Facts(id=cid, uuid=config.uuid, persistent=True))
-        return DomainRef(name=name, uuid=config.uuid)
+        with conn.name_lock(name):
+            self._check_uuid_free(conn, config)
+            for _attempt in range(3):
+                try:
+                    cid = doms.create_container(conn, config, persistent=True)
+                except docker.errors.APIError as exc:
+                    if status_of(exc) != 409:
+                        raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+                    ref = self._redefine(conn, config)
+                    if ref is not None:
+                        return ref
+                    continue  # the name's holder vanished meanwhile: create again
+                except VirtError:
+                    raise
+                except Exception as exc:
+                    raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+                conn.remember(name, Facts(id=cid, uuid=config.uuid, persistent=True))
+                return DomainRef(name=name, uuid=config.uuid)
+        raise OperationFailedError(f"domain '{name}' is being created and removed concurrently")
 
-    def _redefine(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
+    def _holder(self, conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]] | None:
+        """The container holding *name* after a 409; the engine reserves a name before the
+        container it is creating can be inspected, so wait a little for it."""
+        deadline = time.monotonic() + 5
+        while True:
+            with conn.guard("domain", name):
+                found = doms.load_facts(conn, name)
+            if found is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def _redefine(self, conn: DockerConnection, config: DomainConfig) -> DomainRef | None:
         name = config.name
-        facts, attrs_ = self._inspect(conn, name)
+        found = self._holder(conn, name)
+        if found is None:
+            return None
+        facts, attrs_ = found
         if facts.uuid != config.uuid:
             raise OperationFailedError(f"domain '{name}' already exists with uuid {facts.uuid}")
         running = (attrs_.get("State") or {}).get("Status") in _ACTIVE
@@ -349,6 +391,8 @@ class DockerDriver:
                 # replaces the container when it next stops through virtplug.
                 doms.write_record(conn, facts, persistent=True, pending=config)
                 return self._ref(name, facts, attrs_)
+            if doms.stored_config(conn, attrs_) == config and facts.persistent:
+                return DomainRef(name=name, uuid=facts.uuid)
             policy = ((attrs_.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
             doms.remove_quietly(conn, facts.id)
             if facts.record:
@@ -360,21 +404,14 @@ class DockerDriver:
         return DomainRef(name=name, uuid=facts.uuid)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_create(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
         """``containers.create`` with auto-remove, then ``start``; the running domain."""
         assert config.uuid is not None
         name = config.name
-        self._check_uuid_free(conn, config)
-        try:
-            cid = doms.create_container(conn, config, persistent=False)
-        except docker.errors.APIError as exc:
-            if status_of(exc) == 409:
-                raise doms.name_conflict(conn, name) from exc
-            raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
-        except VirtError:
-            raise
-        except Exception as exc:
-            raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+        with conn.name_lock(name):
+            self._check_uuid_free(conn, config)
+            cid = self._create_transient(conn, config)
         try:
             with conn.guard("domain", name):
                 conn.post("/containers/{0}/start", cid)
@@ -386,7 +423,25 @@ class DockerDriver:
         facts, attrs_ = self._inspect(conn, name)
         return self._ref(name, facts, attrs_)
 
+    def _create_transient(self, conn: DockerConnection, config: DomainConfig) -> str:
+        name = config.name
+        try:
+            return doms.create_container(conn, config, persistent=False)
+        except docker.errors.APIError as exc:
+            if status_of(exc) == 409:
+                found = self._holder(conn, name)
+                uuid = found[0].uuid if found else "unknown"
+                raise OperationFailedError(
+                    f"domain '{name}' already exists with uuid {uuid}"
+                ) from exc
+            raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+        except VirtError:
+            raise
+        except Exception as exc:
+            raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_undefine(self, conn: DockerConnection, name: str) -> None:
         """``remove`` (one call); a running persistent domain becomes transient instead."""
         facts = conn.cached(name)
@@ -439,6 +494,7 @@ class DockerDriver:
             raise not_found("domain", name) from exc
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_start(self, conn: DockerConnection, name: str) -> None:
         """``start`` (one call): 304 from the engine means already running."""
         try:
@@ -453,8 +509,14 @@ class DockerDriver:
             raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
         if code == 304:
             raise OperationInvalidError("domain is already running")
+        facts = conn.cached(name)
+        if facts is not None and facts.macs:
+            with conn.guard("domain", name):
+                for network, mac in facts.macs.items():
+                    self._apply_mac(conn, facts, network, mac)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_shutdown(
         self, conn: DockerConnection, name: str, timeout: float | None
     ) -> None:
@@ -477,6 +539,7 @@ class DockerDriver:
         self._after_stop(conn, name)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_destroy(self, conn: DockerConnection, name: str) -> None:
         """``kill`` (SIGKILL; the engine returns once it stopped); transient ones are removed."""
         try:
@@ -521,6 +584,7 @@ class DockerDriver:
                 conn.remember(name, Facts(id=cid, uuid=facts.uuid, persistent=True))
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_reboot(self, conn: DockerConnection, name: str) -> None:
         """``restart`` of a running container (the engine would also start a stopped one)."""
         _facts, attrs_ = self._inspect(conn, name)
@@ -535,6 +599,7 @@ class DockerDriver:
             )
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_suspend(self, conn: DockerConnection, name: str) -> None:
         """``pause`` (cgroup freezer); already paused is a no-op."""
         try:
@@ -552,6 +617,7 @@ class DockerDriver:
             raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_resume(self, conn: DockerConnection, name: str) -> None:
         """``unpause``; 'not paused' becomes 'domain is not running' / 'domain is not paused'."""
         try:
@@ -608,9 +674,10 @@ class DockerDriver:
         facts, attrs_ = self._inspect(conn, name)
         if inactive and facts.pending is not None:
             return facts.pending
-        return doms.live_config(conn, attrs_)
+        return doms.live_config(conn, attrs_, facts.macs)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_set_memory(self, conn: DockerConnection, name: str, kib: int) -> None:
         """``container.update(mem_limit)`` (live, and kept by the engine across restarts)."""
         facts, attrs_ = self._inspect(conn, name)
@@ -625,6 +692,7 @@ class DockerDriver:
             conn.api.update_container(facts.id, mem_limit=kib * 1024, memswap_limit=-1)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_set_vcpus(self, conn: DockerConnection, name: str, count: int) -> None:
         """``container.update(NanoCpus)``; at most the host's CPUs."""
         if count < 1 or count > conn.host_cpus:
@@ -643,6 +711,7 @@ class DockerDriver:
         return bool(policy == doms.AUTOSTART_POLICY)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_set_autostart(
         self, conn: DockerConnection, name: str, autostart: bool
     ) -> None:
@@ -657,6 +726,7 @@ class DockerDriver:
     # -- domains: devices --------------------------------------------------------------------
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_attach_device(
         self, conn: DockerConnection, name: str, device: DeviceConfig
     ) -> None:
@@ -684,10 +754,11 @@ class DockerDriver:
             raise ArgumentUnsupportedError(
                 f"Docker can only attach <interface type='network'>, not type '{nic.type}'"
             )
-        if nic.mac and conn.api._version < "1.44":
+        native_mac = _api_at_least(conn, "1.44")
+        if nic.mac and not native_mac and not conn.local:
             raise ArgumentUnsupportedError(
                 f"this Docker engine (API {conn.api._version}) cannot set a MAC address "
-                f"when connecting a network"
+                f"when connecting a network, and the engine is not local"
             )
         networks = ((attrs_.get("NetworkSettings") or {}).get("Networks")) or {}
         if nic.source in networks:
@@ -699,7 +770,7 @@ class DockerDriver:
             if "none" in networks:
                 conn.api.disconnect_container_from_network(facts.id, "none")
             kwargs: dict[str, Any] = {"ipv4_address": ip}
-            if nic.mac:
+            if nic.mac and native_mac:
                 kwargs["mac_address"] = nic.mac
             try:
                 conn.api.connect_container_to_network(facts.id, nic.source, **kwargs)
@@ -707,8 +778,26 @@ class DockerDriver:
                 if "none" in networks:
                     conn.api.connect_container_to_network(facts.id, "none")
                 raise
+        if nic.mac and not native_mac:
+            with conn.guard("domain", name):
+                self._apply_mac(conn, facts, nic.source, nic.mac)
+                macs = {**facts.macs, nic.source: nic.mac}
+                doms.write_record(
+                    conn, facts, persistent=facts.persistent, pending=facts.pending, macs=macs
+                )
+
+    def _apply_mac(self, conn: DockerConnection, facts: Facts, network: str, mac: str) -> None:
+        attrs_ = conn.api.inspect_container(facts.id)
+        st = attrs_.get("State") or {}
+        if st.get("Status") not in _ACTIVE or not st.get("Pid"):
+            return  # applied when it runs: the endpoint is created at start
+        ep = ((attrs_.get("NetworkSettings") or {}).get("Networks") or {}).get(network) or {}
+        current = ep.get("MacAddress")
+        if current and current.lower() != mac.lower():
+            doms.set_mac(int(st["Pid"]), current, mac)
 
     @hookimpl
+    @_acting("domain")
     def virtplug_domain_detach_device(
         self, conn: DockerConnection, name: str, device: DeviceConfig
     ) -> None:
@@ -726,7 +815,7 @@ class DockerDriver:
         for net, ep in networks.items():
             if net in ("none", "host"):
                 continue
-            mac = ((ep or {}).get("MacAddress") or "").lower()
+            mac = (facts.macs.get(net) or (ep or {}).get("MacAddress") or "").lower()
             if device.mac and mac == device.mac.lower():
                 match = net
                 break
@@ -737,6 +826,11 @@ class DockerDriver:
             raise OperationFailedError("device not found: no matching interface")
         with conn.guard("network", match):
             conn.api.disconnect_container_from_network(facts.id, match)
+            if match in facts.macs:
+                macs = {k: v for k, v in facts.macs.items() if k != match}
+                doms.write_record(
+                    conn, facts, persistent=facts.persistent, pending=facts.pending, macs=macs
+                )
 
     def _change_mounts(
         self,
@@ -755,7 +849,7 @@ class DockerDriver:
             )
         if not facts.persistent:
             raise OperationInvalidError("transient domain is not running")
-        config = doms.live_config(conn, attrs_)
+        config = doms.live_config(conn, attrs_, facts.macs)
         fss = list(config.filesystems)
         if add is not None:
             if add.is_root:
@@ -877,26 +971,31 @@ class DockerDriver:
         return _networks.lookup_uuid(conn, uuid)
 
     @hookimpl
+    @_acting("network")
     def virtplug_network_define(self, conn: DockerConnection, config: NetworkConfig) -> NetworkRef:
         """Store the definition in a record (Docker has no inactive networks)."""
         return _networks.define(conn, config)
 
     @hookimpl
+    @_acting("network")
     def virtplug_network_create(self, conn: DockerConnection, config: NetworkConfig) -> NetworkRef:
         """``networks.create`` (bridge driver), transient."""
         return _networks.create(conn, config)
 
     @hookimpl
+    @_acting("network")
     def virtplug_network_undefine(self, conn: DockerConnection, name: str) -> None:
         """Delete the record; an active network stays as a transient one."""
         _networks.undefine(conn, name)
 
     @hookimpl
+    @_acting("network")
     def virtplug_network_start(self, conn: DockerConnection, name: str) -> None:
         """``networks.create`` from the record."""
         _networks.start(conn, name)
 
     @hookimpl
+    @_acting("network")
     def virtplug_network_stop(self, conn: DockerConnection, name: str) -> None:
         """``network.remove`` (the record, when defined, keeps the definition)."""
         _networks.stop(conn, name)
@@ -1066,6 +1165,12 @@ class DockerDriver:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _api_at_least(conn: DockerConnection, version: str) -> bool:
+    have = tuple(int(p) for p in str(conn.api._version).split("."))
+    want = tuple(int(p) for p in version.split("."))
+    return have >= want
 
 
 def _arch(value: str) -> str:

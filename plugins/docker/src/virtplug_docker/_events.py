@@ -81,7 +81,7 @@ def watch(conn: DockerConnection, emit: Callable[[Event], None]) -> Callable[[],
                 if stopped.is_set():
                     break
                 event = translate_event(msg) if isinstance(msg, dict) else None
-                if event is not None:
+                if event is not None and not conn.is_own(event.kind.value, event.name):
                     emit(event)
         except Exception:
             pass

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -18,6 +20,9 @@ __all__ = ["DockerConnection", "Facts"]
 
 _T = TypeVar("_T")
 
+#: Seconds after an operation during which engine events about its object are its own.
+OWN_GRACE = 2.0
+
 
 @dataclasses.dataclass
 class Facts:
@@ -28,6 +33,8 @@ class Facts:
     :ivar persistent: defined (True) or transient (False), after overrides.
     :ivar pending: a definition given while running, applied when it next stops.
     :ivar record: an override record volume exists for this container.
+    :ivar macs: network -> MAC address set by virtplug on a live-attached interface
+        (engines before API 1.44 cannot set it themselves).
     """
 
     id: str
@@ -35,6 +42,7 @@ class Facts:
     persistent: bool
     pending: DomainConfig | None = None
     record: bool = False
+    macs: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -59,6 +67,39 @@ class DockerConnection:
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
     watchers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     closed: bool = False
+    own: dict[tuple[str, str], list[float]] = dataclasses.field(default_factory=dict)
+    name_locks: dict[str, threading.Lock] = dataclasses.field(default_factory=dict)
+
+    # -- own operations (their engine events are not "backend" events) -----------
+
+    @contextlib.contextmanager
+    def acting(self, kind: str, name: str) -> Iterator[None]:
+        """Mark an operation on (*kind*, *name*) as in flight through this connection.
+
+        The event watcher drops engine events about the object while it is marked and
+        for :data:`OWN_GRACE` seconds after: the core emits the API events itself.
+        """
+        key = (kind, name)
+        with self.lock:
+            entry = self.own.setdefault(key, [0.0, 0.0])
+            entry[0] += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                entry[0] -= 1
+                entry[1] = time.monotonic() + OWN_GRACE
+
+    def is_own(self, kind: str, name: str) -> bool:
+        """True while an operation of this connection on the object is in flight (or just was)."""
+        with self.lock:
+            entry = self.own.get((kind, name))
+            return entry is not None and (entry[0] > 0 or time.monotonic() < entry[1])
+
+    def name_lock(self, name: str) -> threading.Lock:
+        """A lock serialising define / create / undefine of one domain name."""
+        with self.lock:
+            return self.name_locks.setdefault(name, threading.Lock())
 
     # -- engine calls -----------------------------------------------------------
 
