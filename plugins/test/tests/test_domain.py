@@ -612,3 +612,18 @@ def test_free_memory_follows_running_domains(conn: virtplug.Connection) -> None:
     assert conn.node_free_memory() == total - 2 * 1024**3
     conn.lookup_domain("test").destroy()
     assert conn.node_free_memory() == total
+
+
+def test_list_follows_every_change(conn: virtplug.Connection) -> None:
+    dom = conn.define_domain(domain_xml("a"))
+    assert [d.name for d in conn.list_domains(active=True)] == ["test"]
+    dom.start()
+    refs = conn._call("domain.list", active=True, persistent=None)
+    assert [(r.name, r.id) for r in refs] == [("a", dom.id), ("test", 1)]
+    dom.destroy()
+    assert [d.name for d in conn.list_domains(active=True)] == ["test"]
+    refs[0] = None  # callers may change what they got; the next list is unaffected
+    assert [r.name for r in conn._call("domain.list", active=None, persistent=None)] == [
+        "a",
+        "test",
+    ]

@@ -325,6 +325,8 @@ class Backend:
         self.users: tuple[Credentials, ...] = ()
         self.node: NodeInfo = DEFAULT_NODE
         self._next_id = 1
+        self._version = 0  # bumped by every change; keys the list cache
+        self._list_cache: dict[tuple[bool | None, bool | None], tuple[int, list[DomainRef]]] = {}
         self._file_key: tuple[int, int, int] | None = None
         self._lock_fd: int | None = None
         self._watchers: dict[int, tuple[object, Emit]] = {}
@@ -504,6 +506,7 @@ class Backend:
                 volumes=tuple(_volume_with_location(pool, v) for v in np_.volumes),
             )
         self.domains, self.networks, self.pools = domains, networks, pools
+        self._version += 1
         self.users = tuple(doc.users)
         self.node = doc.node or DEFAULT_NODE
         if previous and self._watchers:
@@ -627,6 +630,7 @@ class Backend:
                     with self._flock():
                         self._refresh()
                         yield events
+                        self._version += 1
                         if self.persist:
                             self._persist()
                 finally:
@@ -832,14 +836,20 @@ class Backend:
     # -- domains ----------------------------------------------------------------
 
     def domain_list(self, active: bool | None, persistent: bool | None) -> list[DomainRef]:
-        """Domains matching the filters, by name."""
+        """Domains matching the filters, by name (cached until the next change)."""
         with self.reading():
-            return [
-                rec.ref()
-                for name, rec in sorted(self.domains.items())
-                if (active is None or rec.active == active)
-                and (persistent is None or rec.persistent == persistent)
-            ]
+            key = (active, persistent)
+            cached = self._list_cache.get(key)
+            if cached is None or cached[0] != self._version:
+                refs = [
+                    rec.ref()
+                    for name, rec in sorted(self.domains.items())
+                    if (active is None or rec.active == active)
+                    and (persistent is None or rec.persistent == persistent)
+                ]
+                cached = (self._version, refs)
+                self._list_cache[key] = cached
+            return list(cached[1])
 
     def domain_lookup(self, name: str) -> DomainRef:
         """A domain by name."""
