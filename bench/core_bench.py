@@ -77,8 +77,13 @@ def bench_libvirt(n: int, info_calls: int) -> dict[str, float]:
 def bench_virtplug(n: int, info_calls: int, workdir: Path) -> dict[str, float]:
     """Run the same lifecycle on the virtplug test driver (isolated state)."""
     import virtplug
+    from virtplug import xml
+    from virtplug.models import NodeDocument
 
-    conn = virtplug.open(f"test://{workdir}/bench-node.xml")
+    # An empty node document, loaded into memory (no ?persist=1: nothing is written back).
+    node = workdir / "bench-node.xml"
+    node.write_text(xml.format_node(NodeDocument()))
+    conn = virtplug.open(f"test://{node}")
     names = [f"bench-{i:05d}" for i in range(n)]
     xmls = [VIRTPLUG_XML.format(name=name) for name in names]
     doms: list[Any] = []
