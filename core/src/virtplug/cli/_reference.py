@@ -57,7 +57,7 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_COMMON = {"as_json_local", "help"}
+_COMMON = {"as_json_local"}
 
 
 def _param_rows(
@@ -68,7 +68,10 @@ def _param_rows(
         if isinstance(param, click.Argument):
             continue
         record = param.get_help_record(ctx)
-        if record is None or (param.name in _COMMON and not common):
+        if record is None:
+            continue
+        is_help = bool(set(getattr(param, "opts", ())) & set(ctx.help_option_names))
+        if not common and (is_help or param.name in _COMMON):
             continue
         names, help_text = record
         rows.append((names, help_text))
