@@ -6,11 +6,13 @@ waits at most the profile's timeout. On expiry the caller raises
 hung worker (where the driver is stuck). The worker is abandoned (daemon
 threads never block interpreter exit). After :data:`TRIP_AFTER` hung calls on
 one target, the target is tripped: further calls fail at once, so a dead
-backend costs seconds, not the number of tests times the timeout.
+backend costs seconds, not the number of tests times the timeout. An
+operation that hung once is not called again in the run.
 """
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 import traceback
@@ -21,11 +23,11 @@ __all__ = ["TRIP_AFTER", "ConformanceFailure", "Deadline", "DriverHung"]
 
 _T = TypeVar("_T")
 
-#: Hung calls after which a target fails every further call at once.
-TRIP_AFTER = 3
+#: Hung operations after which a target fails every further call at once.
+TRIP_AFTER = 5
 
 
-class ConformanceFailure(AssertionError):
+class ConformanceFailure(AssertionError):  # noqa: N818 - a failure, not an error
     """A conformance violation found by the suite.
 
     :ivar operation: the operation at fault, when the check knows it (the
@@ -41,11 +43,36 @@ class DriverHung(ConformanceFailure):
     """A driver call did not return within its deadline."""
 
 
+class _Worker:
+    """A long-lived daemon thread running one call at a time."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 class Deadline:
     """Runs callables under a deadline; one instance per target.
 
+    Calls run on a pool of reusable daemon worker threads (a hung worker is
+    abandoned and never reused).
+
     :ivar timeout: seconds each call may take.
-    :ivar hung: descriptions of the calls that hung, in order.
+    :ivar hung: the operations whose calls hung, in order.
     """
 
     def __init__(self, driver: str, timeout: float) -> None:
@@ -53,35 +80,49 @@ class Deadline:
         self.timeout = timeout
         self.hung: list[str] = []
         self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._count = 0
 
     @property
     def tripped(self) -> bool:
         """True once :data:`TRIP_AFTER` calls have hung."""
         return len(self.hung) >= TRIP_AFTER
 
+    def _worker(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+            return _Worker(f"vpc-{self.driver}-worker-{self._count}")
+
     def run(self, operation: str, func: Callable[[], _T]) -> _T:
-        """Call *func* in a worker thread; raise :class:`DriverHung` after the timeout."""
-        if self.tripped:
+        """Call *func* on a worker thread; raise :class:`DriverHung` after the timeout.
+
+        An operation that hung once fails at once afterwards; after
+        :data:`TRIP_AFTER` hung operations every call fails at once.
+        """
+        if self.tripped or operation in self.hung:
+            first = operation if operation in self.hung else self.hung[0]
             raise DriverHung(
-                f"driver '{self.driver}' is hung ({len(self.hung)} calls never returned, "
-                f"first: {self.hung[0]}); {operation} not attempted",
+                f"driver '{self.driver}' is hung ({first} never returned within "
+                f"{self.timeout:g} s); {operation} not attempted",
                 operation=operation,
             )
         box: dict[str, Any] = {}
+        done = threading.Event()
 
-        def work() -> None:
+        def job() -> None:
             try:
                 box["result"] = func()
             except BaseException as exc:
                 box["error"] = exc
+            finally:
+                done.set()
 
-        worker = threading.Thread(
-            target=work, name=f"vpc-{self.driver}-{operation}", daemon=True
-        )
-        worker.start()
-        worker.join(self.timeout)
-        if worker.is_alive():
-            frame = sys._current_frames().get(worker.ident or -1)
+        worker = self._worker()
+        worker.submit(job)
+        if not done.wait(self.timeout):
+            frame = sys._current_frames().get(worker.thread.ident or -1)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
             with self._lock:
                 self.hung.append(operation)
@@ -90,8 +131,17 @@ class Deadline:
                 f"{self.timeout:g} s (hung driver). Where it is stuck:\n{stack}",
                 operation=operation,
             )
+        with self._lock:
+            self._idle.append(worker)
         if "error" in box:
             error: BaseException = box["error"]
             raise error
         result: _T = box["result"]
         return result
+
+    def close(self) -> None:
+        """Stop the idle workers (hung ones are left to die with the process)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()

@@ -233,9 +233,7 @@ def verify(document: Mapping[str, Any]) -> list[str]:
     if document["result"]["level"] not in LEVELS:
         problems.append(f"unknown level {document['result']['level']!r}")
     elif document["result"]["level"] != level:
-        problems.append(
-            f"level is {document['result']['level']!r} but the outcomes give {level!r}"
-        )
+        problems.append(f"level is {document['result']['level']!r} but the outcomes give {level!r}")
     if document["result"]["passed"] != run_passed(operations, checks):
         problems.append("result.passed does not match the outcomes and run checks")
     cov = document["coverage"]
@@ -243,7 +241,9 @@ def verify(document: Mapping[str, Any]) -> list[str]:
     if not isinstance(by_op, dict) or set(by_op) != set(operations):
         problems.append("coverage.by_operation does not list the certificate's operations")
     else:
-        complete = all(c.get("positive", 0) > 0 and c.get("negative", 0) > 0 for c in by_op.values())
+        complete = all(
+            c.get("positive", 0) > 0 and c.get("negative", 0) > 0 for c in by_op.values()
+        )
         if cov.get("complete") != complete:
             problems.append("coverage.complete does not match coverage.by_operation")
     return problems

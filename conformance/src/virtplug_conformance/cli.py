@@ -54,6 +54,7 @@ class _Collector:
 def run(
     uris: Sequence[str] = (),
     *,
+    drivers: Sequence[str] = (),
     junitxml: str | None = "virtplug-conformance-junit.xml",
     certificate: str | None = "virtplug-certificate-{driver}.json",
     matrix: str | None = None,
@@ -65,7 +66,8 @@ def run(
 ) -> tuple[int, dict[str, dict[str, Any]]]:
     """Run the suite in this process; return the pytest exit code and the certificates.
 
-    With no *uris*, every installed driver is certified at its profile's URI.
+    *drivers* names drivers to certify at their profile's URI. With neither,
+    every installed driver is certified at its profile's URI.
     """
     from virtplug_conformance.plugin import SUITE_DIR
 
@@ -74,7 +76,9 @@ def run(
         args.append("-q")
     for uri in uris:
         args += ["--virtplug-uri", uri]
-    if not uris:
+    for name in drivers:
+        args += ["--virtplug-driver", name]
+    if not uris and not drivers:
         args.append("--virtplug-all")
     if junitxml:
         args += ["--junitxml", junitxml]
@@ -97,7 +101,7 @@ def run(
 def _cmd_run(ns: argparse.Namespace) -> int:
     import virtplug
 
-    if not ns.uri:
+    if not ns.uri and not ns.driver:
         found = virtplug.installed_drivers()
         if not found:
             print("virtplug-conformance: no virtplug drivers are installed", file=sys.stderr)
@@ -108,6 +112,7 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         )
     code, certs = run(
         ns.uri,
+        drivers=ns.driver,
         junitxml=ns.junitxml,
         certificate=ns.certificate,
         matrix=ns.matrix,
@@ -123,7 +128,9 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         return EXIT_FAILED if code else EXIT_NO_DRIVERS
     if code == pytest.ExitCode.INTERRUPTED or code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_FAILED
-    return EXIT_OK if code == 0 and all(d["result"]["passed"] for d in certs.values()) else EXIT_FAILED
+    return (
+        EXIT_OK if code == 0 and all(d["result"]["passed"] for d in certs.values()) else EXIT_FAILED
+    )
 
 
 def _cmd_verify(ns: argparse.Namespace) -> int:
@@ -197,6 +204,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Certify virtplug drivers (every installed driver when no --uri is given).",
     )
     parser.add_argument("--uri", action="append", default=[], help="driver URI (repeatable)")
+    parser.add_argument(
+        "--driver",
+        action="append",
+        default=[],
+        help="driver name, certified at its profile's URI (repeatable)",
+    )
     parser.add_argument(
         "--junitxml", default="virtplug-conformance-junit.xml", help="JUnit XML report file"
     )

@@ -9,6 +9,7 @@ and removes them last-in-first-out when the check ends, even after a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -139,13 +140,12 @@ class Harness:
         vars(dispatcher)["call"] = call
 
     def close(self) -> None:
-        """Close the shared connection."""
+        """Close the shared connection and stop the worker threads."""
         if self._conn is not None and not self._conn.closed:
             conn, self._conn = self._conn, None
-            try:
+            with contextlib.suppress(Exception):  # best effort at the end of a run
                 conn.close()
-            except Exception:  # closing is best effort at the end of a run
-                pass
+        self.deadline.close()
 
     # -- capabilities --------------------------------------------------------
 

@@ -19,7 +19,7 @@ SYMBOLS = {
     "passed": "✅ passed",
     "failed": "❌ failed",
     "error": "⚠️ error",
-    "unsupported": "➖ unsupported",
+    "unsupported": "🚫 unsupported",
     "undeclared": "❗ undeclared",
 }
 
@@ -97,7 +97,7 @@ def render_markdown(docs: Sequence[dict[str, Any]]) -> str:
             for c in cols:
                 entry = c["operations"].get(op)
                 if entry is None:
-                    cells.append("–")
+                    cells.append("n/a")
                     continue
                 cells.append(SYMBOLS.get(entry["outcome"], entry["outcome"]))
                 if entry["outcome"] != "passed" and entry.get("reason"):
@@ -148,7 +148,7 @@ def render_html(docs: Sequence[dict[str, Any]]) -> str:
                 for c in cols:
                     entry = c["operations"].get(op)
                     if entry is None:
-                        cells_html.append("<td>–</td>")
+                        cells_html.append("<td>n/a</td>")
                         continue
                     outcome = entry["outcome"]
                     reason = entry.get("reason") or ""

@@ -146,7 +146,9 @@ def compute_operations(
                 entry["reason"] = f"mandatory operation declared unsupported: {declared}"
             elif cap_rec is None:
                 entry["outcome"] = "error"
-                entry["reason"] = f"declared unsupported ({declared}) but the declaration was not checked"
+                entry["reason"] = (
+                    f"declared unsupported ({declared}) but the declaration was not checked"
+                )
             elif cap_rec.outcome == "passed":
                 entry["outcome"] = "unsupported"
                 entry["reason"] = declared

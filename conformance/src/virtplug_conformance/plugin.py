@@ -20,7 +20,7 @@ import datetime
 import pathlib
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import attrs
@@ -98,6 +98,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="certify the driver of URI (repeatable); its profile is used with this URI",
     )
     group.addoption(
+        "--virtplug-driver",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="certify installed driver NAME at the URI its profile names (repeatable)",
+    )
+    group.addoption(
         "--virtplug-all",
         action="store_true",
         help="certify every installed driver at the URI its profile names",
@@ -107,7 +114,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="write the JSON certificate(s) here ('{driver}' is replaced by the driver name)",
     )
-    group.addoption("--virtplug-matrix", metavar="FILE", help="write the support matrix (.md/.html)")
+    group.addoption(
+        "--virtplug-matrix", metavar="FILE", help="write the support matrix (.md/.html)"
+    )
     group.addoption(
         "--virtplug-timeout",
         type=float,
@@ -125,12 +134,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _active(config: pytest.Config) -> bool:
-    return bool(config.getoption("virtplug_uri") or config.getoption("virtplug_all"))
+    return bool(
+        config.getoption("virtplug_uri")
+        or config.getoption("virtplug_driver")
+        or config.getoption("virtplug_all")
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers; when active, resolve the targets and collect the suite."""
-    for mark, text in (
+    for _mark, text in (
         (COVERS_MARK, "virtplug_covers(positive, negative): operations a check covers"),
         (COVERS_EACH_MARK, "virtplug_covers_each(argname, polarity): one op per item"),
         (CAPABILITY_MARK, "virtplug_capability(argname): checks an operation's declaration"),
@@ -148,7 +161,10 @@ def pytest_configure(config: pytest.Config) -> None:
         else pathlib.Path(tempfile.mkdtemp(prefix="virtplug-conformance-"))
     )
     targets = resolve_targets(
-        config.getoption("virtplug_uri"), workdir, timeout=config.getoption("virtplug_timeout")
+        config.getoption("virtplug_uri"),
+        workdir,
+        timeout=config.getoption("virtplug_timeout"),
+        drivers=config.getoption("virtplug_driver"),
     )
     run = Run(
         targets=targets,
@@ -275,10 +291,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def _backend_facts(harness: Harness) -> dict[str, Any]:
     facts: dict[str, Any] = {}
-    for key, op, get in (
-        ("type", "connection.type", lambda: harness.conn.type()),
-        ("version", "connection.version", lambda: harness.conn.version()),
-    ):
+    reads: list[tuple[str, str, Callable[[], str]]] = [
+        ("type", "connection.type", harness.conn.type),
+        ("version", "connection.version", harness.conn.version),
+    ]
+    for key, op, get in reads:
         if harness.supports(op):
             try:
                 facts[key] = get()
@@ -305,6 +322,8 @@ def harness(target: Target, request: pytest.FixtureRequest) -> Harness:
         pytest.skip("virtplug-conformance is not active (give --virtplug-uri or --virtplug-all)")
     if target.problem is not None:
         pytest.skip(f"not certifiable: {target.problem}")
+    if target.label in run.open_errors:
+        pytest.fail(run.open_errors[target.label], pytrace=False)
     return run.harness(target)
 
 
@@ -342,7 +361,7 @@ def _new_record(item: pytest.Item, target: Target) -> Record:
     positive: list[str] = []
     negative: list[str] = []
     capability = None
-    params = getattr(item, "callspec").params
+    params = item.callspec.params  # type: ignore[attr-defined]
     for mark in item.iter_markers(COVERS_MARK):
         pos, neg = mark.args
         positive += sorted(pos)
@@ -390,13 +409,13 @@ def _message(call: pytest.CallInfo[None]) -> tuple[str, str | None, bool]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Record each phase's outcome against the item's target and operations."""
-    report: pytest.TestReport = yield
+    report = yield
     run = _run(item.config)
     target = _target_of(item)
     if run is None or target is None:
-        return report  # type: ignore[return-value]
+        return report
     rec = run.records.get(item.nodeid)
     if rec is None:
         rec = run.records[item.nodeid] = _new_record(item, target)
@@ -414,11 +433,10 @@ def pytest_runtest_makereport(
             rec.message, rec.at_fault = message, at_fault
         else:
             rec.outcome = "passed"
-    elif report.when == "teardown" and report.failed:
-        if rec.outcome in ("passed", "skipped"):
-            rec.outcome = "failed" if violation else "error"
-            rec.message, rec.at_fault = f"teardown: {message}", at_fault
-    return report  # type: ignore[return-value]
+    elif report.when == "teardown" and report.failed and rec.outcome in ("passed", "skipped"):
+        rec.outcome = "failed" if violation else "error"
+        rec.message, rec.at_fault = f"teardown: {message}", at_fault
+    return report
 
 
 # -- the end of the run ------------------------------------------------------------------
@@ -448,7 +466,10 @@ def _run_checks(run: Run, target: Target, records: list[Record]) -> dict[str, di
         checks["leak"] = {"outcome": "failed", "reason": "the leak check did not run"}
     else:
         ok = leak[0].outcome == "passed"
-        checks["leak"] = {"outcome": "passed" if ok else "failed", "reason": leak[0].message or None}
+        checks["leak"] = {
+            "outcome": "passed" if ok else "failed",
+            "reason": leak[0].message or None,
+        }
     hung = run.harnesses[target.label].deadline.hung if target.label in run.harnesses else []
     checks["deadlines"] = {
         "outcome": "failed" if hung else "passed",
@@ -521,9 +542,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         harness.close()
     if run.matrix and run.certificates:
         matrix_mod.write(list(run.certificates.values()), pathlib.Path(run.matrix))
-    if any(not d["result"]["passed"] for d in run.certificates.values()) or not run.targets:
-        if session.exitstatus == 0:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    failing = any(not d["result"]["passed"] for d in run.certificates.values())
+    if (failing or not run.targets) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _iso(stamp: float) -> str:

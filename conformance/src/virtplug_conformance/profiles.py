@@ -182,7 +182,9 @@ def find_profile(driver: str) -> tuple[ProfileFunc | None, str]:
         if ep.name == driver:
             loaded = ep.load()
             if not callable(loaded):
-                raise ProfileError(f"entry point {PROFILE_GROUP}:{driver} ({ep.value}) is not callable")
+                raise ProfileError(
+                    f"entry point {PROFILE_GROUP}:{driver} ({ep.value}) is not callable"
+                )
             return loaded, f"{PROFILE_GROUP} entry point {ep.value}"
     return None, f"no '{PROFILE_GROUP}' entry point named '{driver}'"
 
@@ -226,8 +228,8 @@ def _load(driver: str, workdir: pathlib.Path) -> tuple[Profile | None, str | Non
         if func is None:
             return None, (
                 f"driver '{driver}' has no conformance profile ({source}); it cannot be "
-                f"certified. Declare [project.entry-points.\"{PROFILE_GROUP}\"] {driver} = "
-                f"\"<module>:profile\" in its distribution."
+                f'certified. Declare [project.entry-points."{PROFILE_GROUP}"] {driver} = '
+                f'"<module>:profile" in its distribution.'
             )
         return Profile.from_mapping(func(workdir), source=source), None
     except ProfileError as exc:
@@ -237,18 +239,23 @@ def _load(driver: str, workdir: pathlib.Path) -> tuple[Profile | None, str | Non
 
 
 def resolve_targets(
-    uris: Sequence[str], base_workdir: pathlib.Path, *, timeout: float | None = None
+    uris: Sequence[str],
+    base_workdir: pathlib.Path,
+    *,
+    timeout: float | None = None,
+    drivers: Sequence[str] = (),
 ) -> list[Target]:
-    """Targets for the given URIs, or for every installed driver when *uris* is empty.
+    """Targets for the given URIs and driver names, or every installed driver when none given.
 
-    With a URI, the profile of that URI's driver is used with the URI overridden.
-    *timeout* overrides every profile's per-call timeout.
+    With a URI, the profile of that URI's driver is used with the URI overridden;
+    a driver name uses its profile's own URI. *timeout* overrides every
+    profile's per-call timeout.
     """
     entries = {e.name: e for e in virtplug.installed_drivers()}
     wanted: list[tuple[str, str | None]] = []
-    if uris:
-        for uri in uris:
-            wanted.append((parse_uri(uri).driver, uri))
+    if uris or drivers:
+        wanted = [(parse_uri(text).driver, text) for text in uris]
+        wanted += [(name, None) for name in drivers]
     else:
         wanted = [(name, None) for name in sorted(entries)]
     targets: list[Target] = []

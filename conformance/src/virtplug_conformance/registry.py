@@ -81,9 +81,7 @@ def _check_name(func: Callable[..., Any]) -> str:
     return f"{module}.{func.__name__}"
 
 
-def covers(
-    *, positive: Iterable[str] = (), negative: Iterable[str] = ()
-) -> Callable[[_F], _F]:
+def covers(*, positive: Iterable[str] = (), negative: Iterable[str] = ()) -> Callable[[_F], _F]:
     """Declare the operations a check covers (see the module docstring)."""
 
     def mark(func: _F) -> _F:
@@ -140,7 +138,9 @@ def coverage_by_operation(
 ) -> dict[str, dict[str, list[str]]]:
     """``{op: {"positive": [checks], "negative": [checks]}}`` for every hookspec operation."""
     reg = REGISTRY if registry is None else registry
-    out: dict[str, dict[str, list[str]]] = {op: {"positive": [], "negative": []} for op in OPERATIONS}
+    out: dict[str, dict[str, list[str]]] = {
+        op: {"positive": [], "negative": []} for op in OPERATIONS
+    }
     for cov in reg.values():
         for op in cov.positive:
             out[op]["positive"].append(cov.check)

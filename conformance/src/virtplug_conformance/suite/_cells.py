@@ -36,7 +36,9 @@ class Cell:
         return f"{self.state}-{self.action}-{want}"
 
 
-def _table(kind: str, rows: dict[str, dict[str, str | ErrorCode]], ops: dict[str, str]) -> list[Cell]:
+def _table(
+    kind: str, rows: dict[str, dict[str, str | ErrorCode]], ops: dict[str, str]
+) -> list[Cell]:
     return [
         Cell(kind, state, action, ops[action], expect)
         for state, row in rows.items()

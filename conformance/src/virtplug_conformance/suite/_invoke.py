@@ -177,8 +177,10 @@ def _has(case: Case, *ops: str) -> bool:
 
 
 def build_world(case: Case, *, running: bool = True) -> World:
-    """A domain (running, with a snapshot when supported), an active network, an
-    active pool holding a volume: as much of it as the driver and profile allow.
+    """Real objects for checks: as much as the driver and profile allow.
+
+    A domain (running, with a snapshot when supported), an active network, an
+    active pool holding a volume.
     """
     dom = case.new_domain("shutoff")
     world = World(dom=dom.name, dom_uuid=dom.uuid)
@@ -234,11 +236,15 @@ def subjects_for(
             conn=conn,
         )
     else:
-        net = conn.lookup_network(world.net) if world.net else case.network_handle(
-            missing + "-net", conn
+        net = (
+            conn.lookup_network(world.net)
+            if world.net
+            else case.network_handle(missing + "-net", conn)
         )
-        pool = conn.lookup_pool(world.pool) if world.pool else case.pool_handle(
-            missing + "-pool", conn
+        pool = (
+            conn.lookup_pool(world.pool)
+            if world.pool
+            else case.pool_handle(missing + "-pool", conn)
         )
         if world.vol:
             vol = case.volume_handle(

@@ -42,12 +42,16 @@ def test_parallel_distinct_defines(vp: Case) -> None:
         vp.track_domain(name)
     results = _parallel(N_DISTINCT, lambda i: vp.conn.define_domain(vp.domain_xml(names[i])))
     failed = [f"{names[i]}: {exc!r}" for i, exc in enumerate(results) if exc is not None]
-    vp.check(not failed, f"parallel defines of distinct domains failed: {failed}", op="domain.define")
+    vp.check(
+        not failed, f"parallel defines of distinct domains failed: {failed}", op="domain.define"
+    )
     listed = {d.name: d.uuid for d in vp.conn.list_domains()}
     missing = [n for n in names if n not in listed]
     vp.check(not missing, f"parallel defines lost domains: {missing}", op="domain.define")
     uuids = [listed[n] for n in names]
-    vp.check(len(set(uuids)) == len(uuids), "parallel defines gave shared UUIDs", op="domain.define")
+    vp.check(
+        len(set(uuids)) == len(uuids), "parallel defines gave shared UUIDs", op="domain.define"
+    )
 
 
 @covers(negative=["domain.define"])
@@ -71,7 +75,11 @@ def test_parallel_defines_of_one_name(vp: Case) -> None:
         if exc is not None
         and not (isinstance(exc, VirtError) and exc.code == ErrorCode.OPERATION_FAILED)
     ]
-    vp.check(not wrong, f"losing concurrent defines raised {wrong}, not OPERATION_FAILED", op="domain.define")
+    vp.check(
+        not wrong,
+        f"losing concurrent defines raised {wrong}, not OPERATION_FAILED",
+        op="domain.define",
+    )
     if winners:
         got = vp.conn.lookup_domain(name).uuid
         vp.check(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from virtplug import ErrorCode
 from virtplug.models import Event, HostCapabilities, NodeInfo
 
@@ -68,11 +68,11 @@ def test_is_alive(vp: Case) -> None:
     vp.require("connection.is_alive")
     conn = vp.harness.open()
     alive = conn._call("connection.is_alive")
-    vp.check(alive is True, f"is_alive on an open connection gave {alive!r}", op="connection.is_alive")
+    vp.check(
+        alive is True, f"is_alive on an open connection gave {alive!r}", op="connection.is_alive"
+    )
     conn.close()
     vp.check(not conn.is_alive(), "a closed connection says it is alive", op="connection.is_alive")
-
-
 
 
 @covers(
@@ -90,7 +90,9 @@ def test_host_facts(vp: Case) -> None:
     conn = vp.conn
     if vp.harness.supports("connection.type"):
         kind = conn.type()
-        vp.check(isinstance(kind, str) and bool(kind), f"type() gave {kind!r}", op="connection.type")
+        vp.check(
+            isinstance(kind, str) and bool(kind), f"type() gave {kind!r}", op="connection.type"
+        )
     if vp.harness.supports("connection.version"):
         version = conn.version()
         vp.check(
@@ -101,7 +103,9 @@ def test_host_facts(vp: Case) -> None:
     if vp.harness.supports("connection.hostname"):
         host = conn.hostname()
         vp.check(
-            isinstance(host, str) and bool(host), f"hostname() gave {host!r}", op="connection.hostname"
+            isinstance(host, str) and bool(host),
+            f"hostname() gave {host!r}",
+            op="connection.hostname",
         )
     if vp.harness.supports("connection.capabilities"):
         caps = conn.host_capabilities()
@@ -157,7 +161,12 @@ def test_closed_connection_refuses_reads(vp: Case) -> None:
     conn.close()
     for op, read in _READS.items():
         if vp.harness.supports(op):
-            vp.raises(ErrorCode.INVALID_CONN, lambda r=read: r(conn), op=op, what="on a closed connection")  # type: ignore[misc]
+            vp.raises(
+                ErrorCode.INVALID_CONN,
+                functools.partial(read, conn),
+                op=op,
+                what="on a closed connection",
+            )
     vp.raises(
         ErrorCode.INVALID_CONN,
         lambda: conn.events(lambda _e: None),

@@ -1,5 +1,7 @@
-"""Domains: identity, list filters, XML round trip, persistence, resources, devices,
-stats, exec and snapshots (the state machine is in ``test_states``).
+"""Domains beyond the state machine (which is in ``test_states``).
+
+Identity, list filters, XML round trip, persistence, resources, devices, stats,
+exec and snapshots.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def test_identity(vp: Case) -> None:
             op="domain.lookup_by_uuid",
         )
         vp.check(dom.id is None, f"a shut-off domain has id {dom.id!r}", op="domain.lookup_by_name")
-        vp.check(dom.state == DomainState.SHUTOFF, "a defined domain is not SHUTOFF", op="domain.state")
+        vp.check(
+            dom.state == DomainState.SHUTOFF, "a defined domain is not SHUTOFF", op="domain.state"
+        )
     a.start()
     dom_id = a.id
     vp.check(
@@ -178,7 +182,9 @@ def test_xml_round_trip(vp: Case) -> None:
     )
 
 
-@covers(positive=["domain.define", "domain.undefine", "domain.destroy"], negative=["domain.undefine"])
+@covers(
+    positive=["domain.define", "domain.undefine", "domain.destroy"], negative=["domain.undefine"]
+)
 def test_define_is_persistent(vp: Case) -> None:
     """A defined domain survives new connections and a start/stop cycle; undefine removes it."""
     dom = vp.new_domain("shutoff")
@@ -205,9 +211,7 @@ def test_define_is_persistent(vp: Case) -> None:
         op="domain.define",
     )
     dom.undefine()
-    vp.raises(
-        ErrorCode.NO_DOMAIN, dom.undefine, op="domain.undefine", what="undefining twice"
-    )
+    vp.raises(ErrorCode.NO_DOMAIN, dom.undefine, op="domain.undefine", what="undefining twice")
 
 
 @covers(
@@ -298,7 +302,9 @@ def test_set_vcpus(vp: Case) -> None:
     )
 
 
-@covers(positive=["domain.get_autostart", "domain.set_autostart"], negative=["domain.get_autostart"])
+@covers(
+    positive=["domain.get_autostart", "domain.set_autostart"], negative=["domain.get_autostart"]
+)
 def test_autostart(vp: Case) -> None:
     """A new domain does not autostart; the flag follows set_autostart."""
     vp.require("domain.get_autostart", "domain.set_autostart")
@@ -320,7 +326,7 @@ def _device(vp: Case) -> tuple[str, str]:
     """A device XML for attach tests and the kind of device ('interface' or 'filesystem')."""
     if vp.profile.network_xml and vp.harness.supports("network.define"):
         net = vp.new_network("active")
-        mac = "52:54:00:%02x:%02x:%02x" % tuple(os.urandom(3))
+        mac = "52:54:00:{:02x}:{:02x}:{:02x}".format(*tuple(os.urandom(3)))
         return (
             f"<interface type='network'><mac address='{mac}'/>"
             f"<source network='{net.name}'/></interface>",
@@ -349,7 +355,8 @@ def test_attach_detach(vp: Case) -> None:
     def present(config: DomainConfig) -> bool:
         if kind == "interface":
             return any(
-                i.source == getattr(device, "source", None) and i.mac == getattr(device, "mac", None)
+                i.source == getattr(device, "source", None)
+                and i.mac == getattr(device, "mac", None)
                 for i in config.interfaces
             )
         return any(f.target == getattr(device, "target", None) for f in config.filesystems)
@@ -359,8 +366,16 @@ def test_attach_detach(vp: Case) -> None:
         return config
 
     dom.attach_device(xml)
-    vp.check(present(dom.config), f"attached {kind} missing from the live config", op="domain.attach_device")
-    vp.check(present(inactive()), f"attached {kind} missing from the definition", op="domain.attach_device")
+    vp.check(
+        present(dom.config),
+        f"attached {kind} missing from the live config",
+        op="domain.attach_device",
+    )
+    vp.check(
+        present(inactive()),
+        f"attached {kind} missing from the definition",
+        op="domain.attach_device",
+    )
     vp.raises(
         ErrorCode.OPERATION_FAILED,
         lambda: dom.attach_device(xml),
@@ -368,8 +383,16 @@ def test_attach_detach(vp: Case) -> None:
         what="attaching the same device twice",
     )
     dom.detach_device(xml)
-    vp.check(not present(dom.config), f"detached {kind} still in the live config", op="domain.detach_device")
-    vp.check(not present(inactive()), f"detached {kind} still in the definition", op="domain.detach_device")
+    vp.check(
+        not present(dom.config),
+        f"detached {kind} still in the live config",
+        op="domain.detach_device",
+    )
+    vp.check(
+        not present(inactive()),
+        f"detached {kind} still in the definition",
+        op="domain.detach_device",
+    )
     vp.raises(
         ErrorCode.OPERATION_FAILED,
         lambda: dom.detach_device(xml),
@@ -398,7 +421,9 @@ def test_stats(vp: Case) -> None:
         op="domain.stats",
     )
     dom.destroy()
-    vp.raises(ErrorCode.OPERATION_INVALID, dom.stats, op="domain.stats", what="stats of a shut-off domain")
+    vp.raises(
+        ErrorCode.OPERATION_INVALID, dom.stats, op="domain.stats", what="stats of a shut-off domain"
+    )
 
 
 @covers(positive=["domain.exec"], negative=["domain.exec"])
@@ -459,11 +484,17 @@ def test_snapshots(vp: Case) -> None:
     original = codec.parse_domain(dom.xml(inactive=True))
     name = vp.name("snap")
     snap = dom.create_snapshot(SnapshotConfig(name=name, description="conformance"))
-    vp.check(snap.name == name, f"snapshot named {snap.name!r}, asked {name!r}", op="domain.snapshot_create")
+    vp.check(
+        snap.name == name,
+        f"snapshot named {snap.name!r}, asked {name!r}",
+        op="domain.snapshot_create",
+    )
     listed = [s.name for s in dom.list_snapshots()]
     vp.check(listed == [name], f"snapshot_list gave {listed}", op="domain.snapshot_list")
     vp.check(
-        dom.lookup_snapshot(name).name == name, "snapshot_lookup disagrees", op="domain.snapshot_lookup"
+        dom.lookup_snapshot(name).name == name,
+        "snapshot_lookup disagrees",
+        op="domain.snapshot_lookup",
     )
     vp.raises(
         ErrorCode.OPERATION_FAILED,
@@ -497,7 +528,11 @@ def test_snapshots(vp: Case) -> None:
     ):
         vp.raises(ErrorCode.NO_DOMAIN_SNAPSHOT, call, op=op, what="an unknown snapshot")
     snap.delete()
-    vp.check(dom.list_snapshots() == [], "a deleted snapshot is still listed", op="domain.snapshot_delete")
+    vp.check(
+        dom.list_snapshots() == [],
+        "a deleted snapshot is still listed",
+        op="domain.snapshot_delete",
+    )
     vp.raises(
         ErrorCode.NO_DOMAIN_SNAPSHOT,
         lambda: dom.lookup_snapshot(name),
@@ -511,9 +546,17 @@ def test_create_is_transient(vp: Case) -> None:
     """create() starts a transient domain that is gone once it stops."""
     vp.require("domain.create")
     dom = vp.new_domain("transient")
-    vp.check(vp.domain_status(dom.name) == "transient", "create() did not give a running transient domain", op="domain.create")
+    vp.check(
+        vp.domain_status(dom.name) == "transient",
+        "create() did not give a running transient domain",
+        op="domain.create",
+    )
     dom.destroy()
-    vp.check(vp.domain_status(dom.name) == "gone", "a destroyed transient domain is still there", op="domain.create")
+    vp.check(
+        vp.domain_status(dom.name) == "gone",
+        "a destroyed transient domain is still there",
+        op="domain.create",
+    )
     taken = vp.new_domain("shutoff")
     vp.raises(
         ErrorCode.OPERATION_FAILED,

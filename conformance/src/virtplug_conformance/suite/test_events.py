@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import attrs
 import pytest
 import virtplug
 from virtplug import ErrorCode

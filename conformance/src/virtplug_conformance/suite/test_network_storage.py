@@ -62,16 +62,26 @@ def test_network_identity(vp: Case) -> None:
     vp.check(got == want, f"network XML round trip: {config_diff(want, got)}", op="network.xml")
     vp.conn.define_network(net.xml(inactive=True))
     again = codec.parse_network(net.xml(inactive=True))
-    vp.check(again == want, f"re-defining network xml(): {config_diff(want, again)}", op="network.xml")
+    vp.check(
+        again == want, f"re-defining network xml(): {config_diff(want, again)}", op="network.xml"
+    )
     net.start()
     vp.check(net.info().active, "a started network's info says inactive", op="network.info")
 
     def names(**kw: Any) -> set[str]:
         return {n.name for n in vp.conn.list_networks(**kw)}
 
-    vp.check(name in names(active=True), "an active network is not listed as active", op="network.list")
-    vp.check(name not in names(active=False), "an active network is listed inactive", op="network.list")
-    vp.check(name not in names(persistent=False), "a defined network is listed transient", op="network.list")
+    vp.check(
+        name in names(active=True), "an active network is not listed as active", op="network.list"
+    )
+    vp.check(
+        name not in names(active=False), "an active network is listed inactive", op="network.list"
+    )
+    vp.check(
+        name not in names(persistent=False),
+        "a defined network is listed transient",
+        op="network.list",
+    )
     net.autostart = True
     vp.check(net.autostart is True, "network autostart did not turn on", op="network.set_autostart")
     vp.raises(
@@ -130,14 +140,18 @@ def test_pool_identity(vp: Case) -> None:
     got = codec.parse_pool(pool.xml(inactive=True))
     vp.check(got == want, f"pool XML round trip: {config_diff(want, got)}", op="pool.xml")
     pool.start()
-    vp.check(pool.info().state == PoolState.RUNNING, "a started pool is not RUNNING", op="pool.info")
+    vp.check(
+        pool.info().state == PoolState.RUNNING, "a started pool is not RUNNING", op="pool.info"
+    )
 
     def names(**kw: Any) -> set[str]:
         return {p.name for p in vp.conn.list_pools(**kw)}
 
     vp.check(name in names(active=True), "an active pool is not listed as active", op="pool.list")
     vp.check(name not in names(active=False), "an active pool is listed inactive", op="pool.list")
-    vp.check(name not in names(persistent=False), "a defined pool is listed transient", op="pool.list")
+    vp.check(
+        name not in names(persistent=False), "a defined pool is listed transient", op="pool.list"
+    )
     pool.autostart = True
     vp.check(pool.autostart is True, "pool autostart did not turn on", op="pool.set_autostart")
     vp.raises(
@@ -192,7 +206,9 @@ def test_volume_identity(vp: Case) -> None:
             op=op,
         )
     config = vol.config
-    vp.check(config.path == path, f"volume xml path {config.path!r} != path() {path!r}", op="volume.path")
+    vp.check(
+        config.path == path, f"volume xml path {config.path!r} != path() {path!r}", op="volume.path"
+    )
     info = vol.info()
     vp.check(
         info.capacity == original.capacity,

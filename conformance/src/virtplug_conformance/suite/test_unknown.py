@@ -118,4 +118,6 @@ def test_unknown_object(vp: Case, world: World, op: str) -> None:
         vp.require_profile("pool_xml")
         vp.require("pool.define", "pool.start")
     subjects = subjects_for(vp, attrs.evolve(world), vp.conn, absent=True)
-    vp.raises(UNKNOWN[op], lambda: INVOKE[op](subjects), op=op, what="an object that does not exist")
+    vp.raises(
+        UNKNOWN[op], lambda: INVOKE[op](subjects), op=op, what="an object that does not exist"
+    )
