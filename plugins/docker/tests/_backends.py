@@ -24,8 +24,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
-               log: Path | None = None) -> None:
+def wait_until(
+    check,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -89,9 +94,15 @@ def make_certs(directory: Path, cn: str = "virtplug-test-ca") -> dict[str, Path]
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -145,16 +156,23 @@ def make_certs(directory: Path, cn: str = "virtplug-test-ca") -> dict[str, Path]
 
 
 @contextlib.contextmanager
-def dockerd(root: Path, hosts: list[str], extra: list[str] | None = None,
-            client: docker.APIClient | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def dockerd(
+    root: Path,
+    hosts: list[str],
+    extra: list[str] | None = None,
+    client: docker.APIClient | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """A throwaway dockerd with its own data-root, exec-root, pidfile, -H; no bridge/iptables."""
     root.mkdir(parents=True, exist_ok=True)
     log = root / "dockerd.log"
     args = [
         "dockerd",
-        "--data-root", str(root / "data"),
-        "--exec-root", str(root / "exec"),
-        "--pidfile", str(root / "dockerd.pid"),
+        "--data-root",
+        str(root / "data"),
+        "--exec-root",
+        str(root / "exec"),
+        "--pidfile",
+        str(root / "dockerd.pid"),
         "--bridge=none",
         "--iptables=false",
         "--ip6tables=false",
@@ -193,15 +211,27 @@ def sshd(root: Path) -> Iterator[dict[str, object]]:
     known.write_text(f"[127.0.0.1]:{port} {(root / 'host_ed25519.pub').read_text()}")
     log = root / "sshd.log"
     args = [
-        "/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null",
-        "-o", f"ListenAddress=127.0.0.1:{port}",
-        "-o", f"HostKey={hostkey}",
-        "-o", f"AuthorizedKeysFile={root / 'authorized_keys'}",
-        "-o", "StrictModes=no",
-        "-o", "PasswordAuthentication=no",
-        "-o", "PermitRootLogin=prohibit-password",
-        "-o", f"PidFile={root / 'sshd.pid'}",
-        "-o", "UsePAM=no",
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-f",
+        "/dev/null",
+        "-o",
+        f"ListenAddress=127.0.0.1:{port}",
+        "-o",
+        f"HostKey={hostkey}",
+        "-o",
+        f"AuthorizedKeysFile={root / 'authorized_keys'}",
+        "-o",
+        "StrictModes=no",
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "PermitRootLogin=prohibit-password",
+        "-o",
+        f"PidFile={root / 'sshd.pid'}",
+        "-o",
+        "UsePAM=no",
     ]
     with open(log, "wb") as fh:
         proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
@@ -212,7 +242,12 @@ def sshd(root: Path) -> Iterator[dict[str, object]]:
 
     try:
         wait_until(listening, 20, "test sshd", proc, log)
-        yield {"port": port, "key": userkey, "known_hosts": known, "user": os.environ.get("USER") or "root"}
+        yield {
+            "port": port,
+            "key": userkey,
+            "known_hosts": known,
+            "user": os.environ.get("USER") or "root",
+        }
     finally:
         stop(proc)
 
@@ -225,25 +260,32 @@ def registry(root: Path, user: str, password: str) -> Iterator[str]:
     """Debian's docker-registry on 127.0.0.1:<free port> with bcrypt htpasswd auth."""
     root.mkdir(parents=True, exist_ok=True)
     htpasswd = root / "htpasswd"
-    out = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["htpasswd", "-Bbn", user, password], check=True, capture_output=True, text=True
+    )
     htpasswd.write_text(out.stdout)
     port = free_port()
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\n"
         "log:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        "  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
         f"auth:\n  htpasswd:\n    realm: virtplug-test\n    path: {htpasswd}\n"
     )
     log = root / "registry.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["docker-registry", "serve", str(config)],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def answers() -> bool:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
         except urllib.error.HTTPError as exc:
             return exc.code == 401
         return False

@@ -10,7 +10,6 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-
 import virtplug
 from virtplug_docker import testimage
 from virtplug_docker.conformance import DOMAIN_XML

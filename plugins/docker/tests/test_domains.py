@@ -9,8 +9,8 @@ from typing import Any
 
 import docker
 import pytest
-
 import virtplug
+from conftest import IMAGE
 from virtplug.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,
@@ -23,8 +23,6 @@ from virtplug.errors import (
 )
 from virtplug.models import DomainState, ShutoffReason
 from virtplug_docker.conformance import DOMAIN_XML, NETWORK_XML
-
-from conftest import IMAGE
 
 Names = Callable[[], str]
 
@@ -87,8 +85,16 @@ def test_destroy_paused(conn: virtplug.Connection, name: Names) -> None:
 
 def test_unknown_names(conn: virtplug.Connection) -> None:
     missing = "vptest-does-not-exist"
-    for op in ("domain.start", "domain.shutdown", "domain.destroy", "domain.undefine",
-               "domain.suspend", "domain.resume", "domain.state", "domain.info"):
+    for op in (
+        "domain.start",
+        "domain.shutdown",
+        "domain.destroy",
+        "domain.undefine",
+        "domain.suspend",
+        "domain.resume",
+        "domain.state",
+        "domain.info",
+    ):
         kwargs: dict[str, Any] = {"name": missing}
         if op == "domain.shutdown":
             kwargs["timeout"] = 1
@@ -145,9 +151,7 @@ def test_undefine_running_makes_transient(
     assert api.containers(all=True, filters={"name": n}) == []
 
 
-def test_define_running_transient_makes_persistent(
-    conn: virtplug.Connection, name: Names
-) -> None:
+def test_define_running_transient_makes_persistent(conn: virtplug.Connection, name: Names) -> None:
     n = name()
     dom = conn.create_domain(DOMAIN_XML.format(name=n))
     conn.define_domain(dom.xml())
@@ -160,7 +164,9 @@ def test_define_running_transient_makes_persistent(
 def test_redefine_updates_and_uuid_clash(conn: virtplug.Connection, name: Names) -> None:
     n = name()
     dom = define(conn, n)
-    xml = dom.xml().replace("<memory unit=\"KiB\">65536</memory>", "<memory unit=\"KiB\">98304</memory>")
+    xml = dom.xml().replace(
+        '<memory unit="KiB">65536</memory>', '<memory unit="KiB">98304</memory>'
+    )
     assert "98304" in xml
     conn.define_domain(xml)
     assert conn.lookup_domain(n).info().max_memory_kib == 98304
@@ -168,7 +174,9 @@ def test_redefine_updates_and_uuid_clash(conn: virtplug.Connection, name: Names)
     other = DOMAIN_XML.format(name=n).replace(
         "<name>", "<uuid>11111111-2222-3333-4444-555555555555</uuid><name>"
     )
-    with pytest.raises(OperationFailedError, match=f"domain '{n}' already exists with uuid {dom.uuid}"):
+    with pytest.raises(
+        OperationFailedError, match=f"domain '{n}' already exists with uuid {dom.uuid}"
+    ):
         conn.define_domain(other)
     with pytest.raises(OperationFailedError, match="already exists"):
         conn.create_domain(DOMAIN_XML.format(name=n))
@@ -238,7 +246,11 @@ def test_foreign_container_lists_with_derived_config(
 ) -> None:
     n = name()
     c = api.create_container(
-        IMAGE, command=["sleep", "60"], name=n, environment=["A=1"], working_dir="/tmp",
+        IMAGE,
+        command=["sleep", "60"],
+        name=n,
+        environment=["A=1"],
+        working_dir="/tmp",
         host_config=api.create_host_config(mem_limit=64 * 1024 * 1024, network_mode="none"),
     )
     dom = conn.lookup_domain(n)
@@ -344,7 +356,7 @@ def test_nic_attach_detach_live(conn: virtplug.Connection, name: Names) -> None:
     dom.attach_device(nic)
     out = dom.exec(["/bin/ip", "-4", "addr"]).stdout.decode()
     assert "10.251.201." in out
-    assert f"network=\"{net.name}\"" in dom.xml()
+    assert f'network="{net.name}"' in dom.xml()
     with pytest.raises(OperationFailedError):
         dom.attach_device(nic)
     dom.detach_device(nic)
@@ -355,11 +367,17 @@ def test_nic_attach_detach_live(conn: virtplug.Connection, name: Names) -> None:
         dom.attach_device("<interface type='network'><source network='vptest-nonet'/></interface>")
     assert err.value.code == ErrorCode.NO_NETWORK
     with pytest.raises(ArgumentUnsupportedError):
-        dom.attach_device("<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>")
+        dom.attach_device(
+            "<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>"
+        )
     dom.destroy()
-    dom.attach_device("<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>")
+    dom.attach_device(
+        "<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>"
+    )
     assert "/x" in dom.xml()
-    dom.detach_device("<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>")
+    dom.detach_device(
+        "<filesystem type='mount'><source dir='/tmp'/><target dir='/x'/></filesystem>"
+    )
     assert "/x" not in dom.xml()
     net.stop()
 
@@ -446,8 +464,12 @@ def test_events_from_backend(conn: virtplug.Connection, api: docker.APIClient, n
 
     sub = conn.events(on)
     try:
-        c = api.create_container(IMAGE, command=["sleep", "30"], name=n,
-                                 host_config=api.create_host_config(network_mode="none"))
+        c = api.create_container(
+            IMAGE,
+            command=["sleep", "30"],
+            name=n,
+            host_config=api.create_host_config(network_mode="none"),
+        )
         api.start(c["Id"])
         api.kill(c["Id"])
         assert got.wait(20), seen
@@ -465,7 +487,7 @@ def test_concurrent_lifecycle(conn: virtplug.Connection, name: Names) -> None:
         try:
             d.start()
             d.shutdown(timeout=5)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=cycle, args=(d,)) for d in doms]

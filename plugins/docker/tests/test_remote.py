@@ -1,4 +1,4 @@
-"""TLS, unix socket, ssh and registry access, engine death: each against real daemons the test starts."""
+"""TLS, unix socket, ssh, registry access and engine death, against daemons the tests start."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import docker
 import docker.errors
 import docker.tls
 import pytest
-
 import virtplug
 import virtplug_docker
+from _backends import dockerd, free_port, make_certs, registry, sshd
+from conftest import IMAGE, PREFIX
 from virtplug.errors import (
     AuthCancelledError,
     AuthFailedError,
@@ -24,9 +25,6 @@ from virtplug.errors import (
     VirtError,
 )
 from virtplug_docker.conformance import DOMAIN_XML
-
-from _backends import dockerd, free_port, make_certs, registry, sshd
-from conftest import IMAGE, PREFIX
 
 
 def _uri(port: int, **params: str) -> str:
@@ -46,7 +44,8 @@ def tls_engine(shortdir: Path, api: docker.APIClient) -> Iterator[dict[str, obje
     port = free_port()
     tls = docker.tls.TLSConfig(
         client_cert=(str(certs["client_cert"]), str(certs["client_key"])),
-        ca_cert=str(certs["ca"]), verify=str(certs["ca"]),
+        ca_cert=str(certs["ca"]),
+        verify=str(certs["ca"]),
     )
     client = docker.APIClient(base_url=f"https://127.0.0.1:{port}", tls=tls, version="1.41")
     client.trust_env = False  # REQUESTS_CA_BUNDLE would override the test CA
@@ -62,8 +61,12 @@ def tls_engine(shortdir: Path, api: docker.APIClient) -> Iterator[dict[str, obje
 
 def test_tls_verified(tls_engine: dict[str, object]) -> None:
     t = tls_engine
-    uri = _uri(int(t["port"]), tlsca=str(t["ca"]), tlscert=str(t["client_cert"]),
-               tlskey=str(t["client_key"]))
+    uri = _uri(
+        int(t["port"]),
+        tlsca=str(t["ca"]),
+        tlscert=str(t["client_cert"]),
+        tlskey=str(t["client_key"]),
+    )
     with virtplug.open(uri) as conn:
         assert conn.type() == "Docker"
         assert conn.is_alive()
@@ -76,8 +79,12 @@ def test_tls_verified(tls_engine: dict[str, object]) -> None:
 def test_tls_wrong_ca_is_refused(tls_engine: dict[str, object], tmp_path: Path) -> None:
     other = make_certs(tmp_path / "other", cn="someone-else")
     t = tls_engine
-    uri = _uri(int(t["port"]), tlsca=str(other["ca"]), tlscert=str(t["client_cert"]),
-               tlskey=str(t["client_key"]))
+    uri = _uri(
+        int(t["port"]),
+        tlsca=str(other["ca"]),
+        tlscert=str(t["client_cert"]),
+        tlskey=str(t["client_key"]),
+    )
     with pytest.raises(NoConnectError) as err:
         virtplug.open(uri)
     assert uri in str(err.value) or "127.0.0.1" in str(err.value)
@@ -91,8 +98,9 @@ def test_tls_without_client_cert_is_refused(tls_engine: dict[str, object]) -> No
 
 def test_tls_verify_opt_out(tls_engine: dict[str, object]) -> None:
     t = tls_engine
-    uri = _uri(int(t["port"]), tlscert=str(t["client_cert"]), tlskey=str(t["client_key"]),
-               tlsverify="0")
+    uri = _uri(
+        int(t["port"]), tlscert=str(t["client_cert"]), tlskey=str(t["client_key"]), tlsverify="0"
+    )
     with virtplug.open(uri) as conn:
         assert conn.is_alive()
 
@@ -100,8 +108,9 @@ def test_tls_verify_opt_out(tls_engine: dict[str, object]) -> None:
 def test_tls_needs_ca_when_verifying(tls_engine: dict[str, object]) -> None:
     t = tls_engine
     with pytest.raises(InvalidArgError, match="tlsca"):
-        virtplug.open(_uri(int(t["port"]), tlscert=str(t["client_cert"]),
-                           tlskey=str(t["client_key"])))
+        virtplug.open(
+            _uri(int(t["port"]), tlscert=str(t["client_cert"]), tlskey=str(t["client_key"]))
+        )
 
 
 def test_unreachable_engine_names_the_uri() -> None:
@@ -115,8 +124,13 @@ def test_unreachable_engine_names_the_uri() -> None:
 
 
 def test_bad_uris() -> None:
-    for uri in ("docker://somehost/", "docker:///some/path", "docker+unix:///",
-                "docker+ftp://x/", "docker+tcp:///"):
+    for uri in (
+        "docker://somehost/",
+        "docker:///some/path",
+        "docker+unix:///",
+        "docker+ftp://x/",
+        "docker+tcp:///",
+    ):
         with pytest.raises(InvalidArgError):
             virtplug.open(uri)
 
@@ -142,8 +156,12 @@ def test_unix_socket_and_engine_death(shortdir: Path, api: docker.APIClient) -> 
 def test_ssh(api: docker.APIClient, tmp_path: Path) -> None:
     with sshd(tmp_path / "ssh") as s:
         base = f"docker+ssh://{s['user']}@127.0.0.1:{s['port']}/"
-        uri = base + "?" + urllib.parse.urlencode(
-            {"keyfile": str(s["key"]), "known_hosts": str(s["known_hosts"])}
+        uri = (
+            base
+            + "?"
+            + urllib.parse.urlencode(
+                {"keyfile": str(s["key"]), "known_hosts": str(s["known_hosts"])}
+            )
         )
         with virtplug.open(uri) as conn, virtplug.open("docker:///") as local:
             assert conn.is_alive()
@@ -163,9 +181,13 @@ def test_ssh(api: docker.APIClient, tmp_path: Path) -> None:
         other = tmp_path / "other"
         import subprocess
 
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-        bad = base + "?" + urllib.parse.urlencode(
-            {"keyfile": str(other), "known_hosts": str(s["known_hosts"])}
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True
+        )
+        bad = (
+            base
+            + "?"
+            + urllib.parse.urlencode({"keyfile": str(other), "known_hosts": str(s["known_hosts"])})
         )
         with pytest.raises(NoConnectError):
             virtplug.open(bad)
@@ -173,7 +195,10 @@ def test_ssh(api: docker.APIClient, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reg(api: docker.APIClient) -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="vpreg-") as d, registry(Path(d), "alice", "s3cret") as r:
+    with (
+        tempfile.TemporaryDirectory(prefix="vpreg-") as d,
+        registry(Path(d), "alice", "s3cret") as r,
+    ):
         yield r
 
 
@@ -217,9 +242,13 @@ def test_registry_login_through_auth_callback(reg: str) -> None:
     with virtplug.open("docker:///", auth=good) as conn:
         virtplug_docker.registry_login(conn, reg)
         assert asked and reg in asked[0]
-    with virtplug.open("docker:///", auth=("alice", "nope")) as conn:
-        with pytest.raises(AuthFailedError):
-            virtplug_docker.registry_login(conn, reg)
-    with virtplug.open("docker:///", auth=lambda _uri: None) as conn:
-        with pytest.raises(AuthCancelledError):
-            virtplug_docker.registry_login(conn, reg)
+    with (
+        virtplug.open("docker:///", auth=("alice", "nope")) as conn,
+        pytest.raises(AuthFailedError),
+    ):
+        virtplug_docker.registry_login(conn, reg)
+    with (
+        virtplug.open("docker:///", auth=lambda _uri: None) as conn,
+        pytest.raises(AuthCancelledError),
+    ):
+        virtplug_docker.registry_login(conn, reg)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import docker
 import pytest
-
 import virtplug
+from conftest import IMAGE, PREFIX
 from virtplug.errors import (
     ConfigUnsupportedError,
     ErrorCode,
@@ -22,8 +22,6 @@ from virtplug.errors import (
 )
 from virtplug.models import PoolState
 from virtplug_docker.conformance import DOMAIN_XML, NETWORK_XML, POOL_XML, VOLUME_XML
-
-from conftest import IMAGE, PREFIX
 
 Names = Callable[[], str]
 
@@ -46,7 +44,7 @@ def test_network_define_start_stop_undefine(
         net.start()
     net.autostart = True
     assert net.autostart is True
-    assert "<bridge name=\"vptbr10\"/>" in net.xml()
+    assert '<bridge name="vptbr10"/>' in net.xml()
     net.stop()
     assert not net.is_active() and net.is_persistent()
     with pytest.raises(OperationInvalidError, match="not active"):
@@ -71,9 +69,7 @@ def test_network_transient_and_clashes(conn: virtplug.Connection, name: Names) -
     with pytest.raises(NoNetworkError):
         conn.lookup_network(n)
     with pytest.raises(ConfigUnsupportedError):
-        conn.define_network(
-            f"<network><name>{name()}</name><forward mode='bridge'/></network>"
-        )
+        conn.define_network(f"<network><name>{name()}</name><forward mode='bridge'/></network>")
 
 
 def test_network_stop_with_attached_domain(conn: virtplug.Connection, name: Names) -> None:
@@ -127,7 +123,8 @@ def test_pool_lifecycle_and_volumes(
     with open(os.path.join(vol.path, "hello"), "w") as fh:
         fh.write("hi")
     clone = conn._call("volume.clone", pool=n, name="data", new_name="copy")
-    assert open(os.path.join(clone.path, "hello")).read() == "hi"
+    with open(os.path.join(clone.path, "hello")) as fh:
+        assert fh.read() == "hi"
     # a domain using the volume keeps it busy
     dom = conn.define_domain(
         DOMAIN_XML.format(name=name()).replace(
@@ -203,5 +200,7 @@ def test_builtin_pools(conn: virtplug.Connection, name: Names) -> None:
 def test_pull_missing_image_is_an_error(conn: virtplug.Connection) -> None:
     images = conn.lookup_pool("images")
     with pytest.raises(VirtError) as err:
-        images.create_volume("<volume><name>127.0.0.1:1%2Fvptest%2Fnone:1</name><capacity>0</capacity></volume>")
+        images.create_volume(
+            "<volume><name>127.0.0.1:1%2Fvptest%2Fnone:1</name><capacity>0</capacity></volume>"
+        )
     assert err.value.code in (ErrorCode.OPERATION_FAILED, ErrorCode.NO_STORAGE_VOL)

@@ -23,6 +23,7 @@ from typing import Any
 
 import docker
 import docker.tls
+from docker.utils import kwargs_from_env
 from virtplug.errors import InvalidArgError
 from virtplug.uri import URI
 
@@ -61,7 +62,7 @@ def make_client(uri: URI) -> docker.APIClient:
                 f"invalid URI {uri.text!r}: use docker:/// for the local engine, "
                 f"docker+unix:///PATH, docker+tcp://HOST:PORT/ or docker+ssh://USER@HOST/"
             )
-        kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
+        kwargs: dict[str, Any] = dict(kwargs_from_env())
         kwargs.setdefault("base_url", "unix:///var/run/docker.sock")
         return docker.APIClient(version="auto", timeout=timeout, **kwargs)
     if transport == "unix":
@@ -99,7 +100,7 @@ def make_client(uri: URI) -> docker.APIClient:
         # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA (its
         # issue #3829): the URI's tlsca must win, so the environment is not consulted.
         client.trust_env = False
-        client._version = client.version(api_version=False)["ApiVersion"]
+        setattr(client, "_version", client.version(api_version=False)["ApiVersion"])  # noqa: B010
         return client
     if transport == "ssh":
         if not uri.host:
@@ -143,10 +144,10 @@ def _adapter(base_url: str, timeout: int, options: list[str]) -> Any:
         SSHSocket,
     )
 
-    class _Socket(SSHSocket):  # type: ignore[misc]
+    class _Socket(SSHSocket):
         """docker-py's shell-out ssh socket, with extra ``ssh`` options."""
 
-        def connect(self, **kwargs: Any) -> None:
+        def connect(self, **kwargs: Any) -> None:  # type: ignore[override]
             args = ["ssh", *options]
             if self.user:
                 args += ["-l", self.user]
@@ -172,22 +173,23 @@ def _adapter(base_url: str, timeout: int, options: list[str]) -> Any:
                 super().close()
             except OSError:
                 if self.proc is not None:
-                    with contextlib.suppress(OSError):
-                        self.proc.stdin.close()
+                    with contextlib.suppress(OSError, AttributeError):
+                        self.proc.stdin.close()  # type: ignore[union-attr]
                     self.proc.terminate()
 
-    class _Connection(SSHConnection):  # type: ignore[misc]
+    class _Connection(SSHConnection):
         def connect(self) -> None:
-            sock = _Socket(self.ssh_host)
+            sock = _Socket(str(self.ssh_host))
             sock.settimeout(self.timeout)
             sock.connect()
             self.sock = sock
 
-    class _Pool(SSHConnectionPool):  # type: ignore[misc]
+    class _Pool(SSHConnectionPool):
         def _new_conn(self) -> Any:
-            return _Connection(self.ssh_transport, self.timeout, self.ssh_host)
+            timeout: Any = self.timeout
+            return _Connection(self.ssh_transport, timeout, self.ssh_host)
 
-    class _Adapter(SSHHTTPAdapter):  # type: ignore[misc]
+    class _Adapter(SSHHTTPAdapter):
         def get_connection(self, url: Any, proxies: Any = None) -> Any:
             return _Pool(
                 ssh_client=None,
@@ -213,7 +215,7 @@ def _ssh_client(uri: URI, timeout: int) -> docker.APIClient:
         base_url=base_url, version=_MIN_API, timeout=timeout, use_ssh_client=True
     )
     adapter = _adapter(base_url, timeout, options)
-    client._custom_adapter = adapter
+    setattr(client, "_custom_adapter", adapter)  # noqa: B010
     client.mount("http+docker://ssh", adapter)
-    client._version = client.version(api_version=False)["ApiVersion"]
+    setattr(client, "_version", client.version(api_version=False)["ApiVersion"])  # noqa: B010
     return client

@@ -335,7 +335,7 @@ def create_container(
     networking = None
     if first is not None and first.ips:
         networking = api.create_networking_config(
-            {first.source: api.create_endpoint_config(ipv4_address=first.ips[0][0])}
+            {str(first.source): api.create_endpoint_config(ipv4_address=first.ips[0][0])}  # type: ignore[arg-type]
         )
     os_ = config.os
     tty = bool(config.consoles)
@@ -371,7 +371,7 @@ def create_container(
     try:
         for iface in config.interfaces[1:]:
             ip = iface.ips[0][0] if iface.ips else None
-            api.connect_container_to_network(cid, iface.source, ipv4_address=ip)
+            api.connect_container_to_network(cid, str(iface.source), ipv4_address=ip)
     except Exception:
         remove_quietly(conn, cid)
         raise
@@ -403,7 +403,9 @@ def set_mac(pid: int, current: str, wanted: str) -> None:
     if dev is None:
         raise OperationFailedError(f"no interface with MAC {current} in the container")
     res = subprocess.run(
-        [*ns, "link", "set", "dev", dev, "address", wanted], capture_output=True, text=True,
+        [*ns, "link", "set", "dev", dev, "address", wanted],
+        capture_output=True,
+        text=True,
         check=False,
     )
     if res.returncode != 0:

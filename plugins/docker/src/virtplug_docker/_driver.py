@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
-import functools
-import time
 import contextlib
+import functools
 import math
 import platform
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -366,8 +366,10 @@ class DockerDriver:
         raise OperationFailedError(f"domain '{name}' is being created and removed concurrently")
 
     def _holder(self, conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]] | None:
-        """The container holding *name* after a 409; the engine reserves a name before the
-        container it is creating can be inspected, so wait a little for it."""
+        """The container holding *name* after a 409 (waits briefly for it to appear).
+
+        The engine reserves a name before the container it is creating can be inspected.
+        """
         deadline = time.monotonic() + 5
         while True:
             with conn.guard("domain", name):
@@ -719,7 +721,7 @@ class DockerDriver:
         facts, _attrs = self._inspect(conn, name)
         if not facts.persistent:
             raise OperationInvalidError("cannot set autostart for transient domain")
-        policy = {"Name": doms.AUTOSTART_POLICY if autostart else "no"}
+        policy: Any = {"Name": doms.AUTOSTART_POLICY if autostart else "no"}
         with conn.guard("domain", name):
             conn.api.update_container(facts.id, restart_policy=policy)
 
@@ -757,7 +759,7 @@ class DockerDriver:
         native_mac = _api_at_least(conn, "1.44")
         if nic.mac and not native_mac and not conn.local:
             raise ArgumentUnsupportedError(
-                f"this Docker engine (API {conn.api._version}) cannot set a MAC address "
+                f"this Docker engine (API {conn.api_version}) cannot set a MAC address "
                 f"when connecting a network, and the engine is not local"
             )
         networks = ((attrs_.get("NetworkSettings") or {}).get("Networks")) or {}
@@ -801,7 +803,7 @@ class DockerDriver:
     def virtplug_domain_detach_device(
         self, conn: DockerConnection, name: str, device: DeviceConfig
     ) -> None:
-        """Interfaces: ``network disconnect`` (match on MAC, else network); mounts: shut off only."""
+        """Interfaces: ``network disconnect`` (by MAC, else network); mounts: when shut off."""
         facts, attrs_ = self._inspect(conn, name)
         if isinstance(device, FilesystemConfig):
             self._change_mounts(conn, name, facts, attrs_, remove=device)
@@ -1024,7 +1026,7 @@ class DockerDriver:
         """Rewrite the record with the new flag; transient networks refuse."""
         _networks.set_autostart(conn, name, autostart)
 
-    # -- storage pools ------------------------------------------------------------------------------
+    # -- storage pools -------------------------------------------------------------------------
 
     @hookimpl
     def virtplug_pool_list(
@@ -1168,7 +1170,7 @@ class DockerDriver:
 
 
 def _api_at_least(conn: DockerConnection, version: str) -> bool:
-    have = tuple(int(p) for p in str(conn.api._version).split("."))
+    have = tuple(int(p) for p in str(conn.api_version).split("."))
     want = tuple(int(p) for p in version.split("."))
     return have >= want
 

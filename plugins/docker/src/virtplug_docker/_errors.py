@@ -38,7 +38,7 @@ Kind = Literal["domain", "network", "pool", "volume", "image", "engine"]
 def explanation(exc: BaseException) -> str:
     """The engine's own message for *exc* (``explanation`` of an APIError), else ``str``."""
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
-        text = exc.explanation
+        text: object = exc.explanation
         return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return str(exc)
 
@@ -67,6 +67,13 @@ def not_found(kind: Kind, name: str) -> VirtError:
         )
     return OperationFailedError(f"not found: {name}")
 
+
+_AUTH_MARKERS = (
+    "unauthorized",
+    "authentication required",
+    "no basic auth credentials",
+    "incorrect username or password",
+)
 
 _STATE_CONFLICTS = (
     "is not running",
@@ -101,7 +108,7 @@ def translate(exc: BaseException, *, kind: Kind, name: str, uri: str) -> VirtErr
         low = text.lower()
         if status == 304:
             return OperationInvalidError(f"{kind} '{name}': nothing to do ({text})")
-        if status in (401,) or "unauthorized" in low or "authentication required" in low:
+        if status == 401 or any(marker in low for marker in _AUTH_MARKERS):
             return AuthFailedError(f"authentication failed: {text}")
         if status == 409:
             if "in use" in low and kind == "volume":

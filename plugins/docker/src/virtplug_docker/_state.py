@@ -7,7 +7,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import docker
 import requests
@@ -120,7 +120,7 @@ class DockerConnection:
 
         Returns the response so callers can see 304 (the engine's "nothing to do").
         """
-        api = self.api
+        api: Any = self.api  # the SDK's request helpers are private, hence untyped here
         kwargs: dict[str, Any] = {"params": params or {}}
         if timeout is not None:
             kwargs["timeout"] = timeout
@@ -130,7 +130,17 @@ class DockerConnection:
         else:
             res = api._post(url, **kwargs)
         api._raise_for_status(res)
-        return res  # type: ignore[no-any-return]
+        return cast(requests.Response, res)
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        """``GET /images/NAME/json`` (typed wrapper: the stub leaves it untyped)."""
+        api: Any = self.api
+        return cast(dict[str, Any], api.inspect_image(reference))
+
+    @property
+    def api_version(self) -> str:
+        """The negotiated engine API version, e.g. ``1.41``."""
+        return str(self.api.api_version)
 
     @property
     def host_mem_kib(self) -> int:

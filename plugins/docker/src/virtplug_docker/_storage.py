@@ -462,7 +462,7 @@ def lookup_volume(conn: DockerConnection, pool: str, name: str) -> Vol:
         reference = image_reference(name)
         with conn.guard("image", name):
             try:
-                img = conn.api.inspect_image(reference)
+                img = conn.inspect_image(reference)
             except docker.errors.NotFound as exc:
                 raise not_found("volume", name) from exc
         vols = _image_vols(img)
@@ -493,7 +493,7 @@ def lookup_volume_key(conn: DockerConnection, key: str) -> VolumeRef:
         iid, _, tag = key.partition("#")
         with conn.guard("image", key):
             try:
-                img = conn.api.inspect_image(iid)
+                img = conn.inspect_image(iid)
             except docker.errors.NotFound as exc:
                 raise NoStorageVolError(
                     f"Storage volume not found: no storage vol with matching key {key}"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from typing import Any
 
 import docker
 import docker.errors
@@ -73,13 +74,18 @@ def build(api: docker.APIClient, tag: str = DEFAULT_TAG, busybox: str = "/bin/bu
     api.import_image_from_data(
         rootfs_tar(busybox), repository=repo, tag=version, changes=['CMD ["/bin/sh"]']
     )
-    return str(api.inspect_image(tag)["Id"])
+    return _image_id(api, tag)
+
+
+def _image_id(api: docker.APIClient, tag: str) -> str:
+    untyped: Any = api
+    return str(untyped.inspect_image(tag)["Id"])
 
 
 def ensure(api: docker.APIClient, tag: str = DEFAULT_TAG, busybox: str = "/bin/busybox") -> str:
     """Build the image unless it exists; return its id."""
     try:
-        return str(api.inspect_image(tag)["Id"])
+        return _image_id(api, tag)
     except docker.errors.ImageNotFound:
         return build(api, tag, busybox)
 
