@@ -1224,3 +1224,15 @@ def test_bare_invocation_prints_the_help(default: CLI) -> None:
     assert proc.stdout.startswith("Usage: virtplug [OPTIONS] COMMAND [ARGS]...")
     assert "Domain Management:" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_events_ends_cleanly_on_ctrl_c(default: CLI) -> None:
+    env = {**default.env, "VIRTPLUG_DEFAULT_URI": "test:///default"}
+    child = pexpect.spawn(VIRTPLUG[0], ["events"], env=env, encoding="utf-8", timeout=60)
+    child.expect(pexpect.TIMEOUT, timeout=1.5)  # watching, nothing happens
+    child.sendintr()
+    child.expect("events received: 0")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in (child.before or "")

@@ -576,40 +576,44 @@ def events(
     Shows events the driver observes in its backend (and, for drivers without
     a watcher, nothing until this connection changes something). One line per
     event, like "virsh event --loop"; with --json one JSON object per line.
+    Ctrl-C ends the watch normally (exit 0).
     """
     import json
 
     conn = state.conn()
     deadline = None if timeout is None else time.monotonic() + timeout
     seen = 0
-    with conn.events(kinds=kinds or None, names=names or None) as sub:
-        sys.stderr.flush()
-        while count is None or seen < count:
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                break
-            event = sub.get(timeout=min(wait, 0.5) if wait is not None else 0.5)
-            if event is None:
-                continue
-            seen += 1
-            if state.json:
-                line = json.dumps(
-                    {
-                        "kind": event.kind.value,
-                        "name": event.name,
-                        "uuid": event.uuid,
-                        "type": event.type_name,
-                        "detail": event.detail,
-                        "source": event.source,
-                        "timestamp": event.timestamp,
-                    }
-                )
-            else:
-                subject = f"{event.kind.value} '{event.name}'"
-                line = f"event 'lifecycle' for {subject}: {event.type_name.capitalize()}"
-                line += f" ({event.source})"
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+    try:
+        with conn.events(kinds=kinds or None, names=names or None) as sub:
+            sys.stderr.flush()
+            while count is None or seen < count:
+                wait = None if deadline is None else deadline - time.monotonic()
+                if wait is not None and wait <= 0:
+                    break
+                event = sub.get(timeout=min(wait, 0.5) if wait is not None else 0.5)
+                if event is None:
+                    continue
+                seen += 1
+                if state.json:
+                    line = json.dumps(
+                        {
+                            "kind": event.kind.value,
+                            "name": event.name,
+                            "uuid": event.uuid,
+                            "type": event.type_name,
+                            "detail": event.detail,
+                            "source": event.source,
+                            "timestamp": event.timestamp,
+                        }
+                    )
+                else:
+                    subject = f"{event.kind.value} '{event.name}'"
+                    line = f"event 'lifecycle' for {subject}: {event.type_name.capitalize()}"
+                    line += f" ({event.source})"
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+    except KeyboardInterrupt:  # Ctrl-C is how a watch normally ends
+        sys.stderr.write("\n")
     if not state.json:
         sys.stdout.write(f"events received: {seen}\n")
 
