@@ -601,18 +601,19 @@ class Backend:
 
     # -- transactions ---------------------------------------------------------
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Run a read under the lock, after reloading a changed state file."""
-        pending: list[Event] = []
-        try:
-            with self.lock:
-                try:
-                    self._refresh()
-                    yield
-                finally:
-                    pending, self._pending = self._pending, []
-        finally:
+    def reading(self) -> _Reading:
+        """Run a read under the lock, after reloading a changed state file.
+
+        A class-based context manager rather than a generator: reads are the hot
+        path (``info()``, ``state``), and this saves about a microsecond per call.
+        """
+        return _Reading(self)
+
+    def _end_read(self) -> None:
+        """Release the lock taken by :class:`_Reading`, then deliver pending events."""
+        pending, self._pending = self._pending, []
+        self.lock.release()
+        if pending:
             self._deliver(pending, None)
 
     @contextlib.contextmanager
@@ -1888,3 +1889,24 @@ def release(backend: Backend) -> None:
         if _registry.get(backend.key) is backend:
             del _registry[backend.key]
     backend.close()
+
+
+class _Reading:
+    """Context manager of :meth:`Backend.reading` (same semantics as a generator)."""
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def __enter__(self) -> None:
+        backend = self._backend
+        backend.lock.acquire()
+        try:
+            backend._refresh()
+        except BaseException:
+            backend._end_read()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self._backend._end_read()
