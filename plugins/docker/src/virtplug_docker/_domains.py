@@ -44,7 +44,7 @@ from virtplug_docker._state import DockerConnection, Facts
 __all__ = [
     "AUTOSTART_POLICY",
     "create_container",
-    "find_uuid_owner",
+    "find_uuid_owners",
     "live_config",
     "load_facts",
     "record_name",
@@ -258,10 +258,9 @@ def remove_quietly(conn: DockerConnection, container_id: str) -> None:
         pass
 
 
-def find_uuid_owner(conn: DockerConnection, uuid: str) -> dict[str, Any] | None:
-    """The container (list entry) labelled with domain *uuid*, if any (one engine call)."""
-    found = conn.api.containers(all=True, filters={"label": f"{LABEL_UUID}={uuid}"})
-    return found[0] if found else None
+def find_uuid_owners(conn: DockerConnection, uuid: str) -> list[dict[str, Any]]:
+    """The containers (list entries) labelled with domain *uuid* (one engine call)."""
+    return list(conn.api.containers(all=True, filters={"label": f"{LABEL_UUID}={uuid}"}))
 
 
 def _mounts(config: DomainConfig) -> list[docker.types.Mount]:

@@ -143,6 +143,7 @@ class DockerDriver:
         if conn.closed:
             return
         conn.closed = True
+        conn.shutdown_pool()
         for stop in list(conn.watchers):
             with contextlib.suppress(Exception):
                 stop()
@@ -328,13 +329,24 @@ class DockerDriver:
 
     # -- domains: define / create / undefine ------------------------------------------------
 
-    def _check_uuid_free(self, conn: DockerConnection, config: DomainConfig) -> None:
-        assert config.uuid is not None
-        with conn.guard("domain", config.name):
-            owner = doms.find_uuid_owner(conn, config.uuid)
-        if owner is not None:
-            other = str((owner.get("Names") or ["/"])[0]).lstrip("/")
+    def _check_uuid_free(
+        self,
+        conn: DockerConnection,
+        config: DomainConfig,
+        owners: concurrent.futures.Future[list[dict[str, Any]]],
+        created: str | None = None,
+    ) -> None:
+        """Raise OPERATION_FAILED when another name holds the UUID (removing *created*)."""
+        try:
+            rows = owners.result()
+        except Exception as exc:
+            raise translate(exc, kind="domain", name=config.name, uri=conn.uri.text) from exc
+        for row in rows:
+            other = str((row.get("Names") or ["/"])[0]).lstrip("/")
             if other != config.name:
+                if created is not None:
+                    with conn.guard("domain", config.name):
+                        doms.remove_quietly(conn, created)
                 raise OperationFailedError(
                     f"domain '{other}' already exists with uuid {config.uuid}"
                 )
@@ -342,17 +354,21 @@ class DockerDriver:
     @hookimpl
     @_acting("domain")
     def virtplug_domain_define(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
-        """``containers.create`` (persistent: no auto-remove); an existing name updates it."""
+        """``containers.create`` (persistent: no auto-remove); an existing name updates it.
+
+        The UUID-uniqueness query runs concurrently with the create (off the critical path).
+        """
         assert config.uuid is not None
         name = config.name
         with conn.name_lock(name):
-            self._check_uuid_free(conn, config)
+            owners = conn.submit(doms.find_uuid_owners, conn, config.uuid)
             for _attempt in range(3):
                 try:
                     cid = doms.create_container(conn, config, persistent=True)
                 except docker.errors.APIError as exc:
                     if status_of(exc) != 409:
                         raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+                    self._check_uuid_free(conn, config, owners)
                     ref = self._redefine(conn, config)
                     if ref is not None:
                         return ref
@@ -361,6 +377,7 @@ class DockerDriver:
                     raise
                 except Exception as exc:
                     raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
+                self._check_uuid_free(conn, config, owners, created=cid)
                 conn.remember(name, Facts(id=cid, uuid=config.uuid, persistent=True))
                 return DomainRef(name=name, uuid=config.uuid)
         raise OperationFailedError(f"domain '{name}' is being created and removed concurrently")
@@ -412,8 +429,9 @@ class DockerDriver:
         assert config.uuid is not None
         name = config.name
         with conn.name_lock(name):
-            self._check_uuid_free(conn, config)
+            owners = conn.submit(doms.find_uuid_owners, conn, config.uuid)
             cid = self._create_transient(conn, config)
+            self._check_uuid_free(conn, config, owners, created=cid)
         try:
             with conn.guard("domain", name):
                 conn.post("/containers/{0}/start", cid)

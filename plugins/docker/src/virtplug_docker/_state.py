@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import threading
@@ -69,6 +70,24 @@ class DockerConnection:
     closed: bool = False
     own: dict[tuple[str, str], list[float]] = dataclasses.field(default_factory=dict)
     name_locks: dict[str, threading.Lock] = dataclasses.field(default_factory=dict)
+    _pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
+        """Run an engine query in the connection's small worker pool (off the critical path)."""
+        with self.lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="virtplug-docker"
+                )
+            pool = self._pool
+        return pool.submit(fn, *args)
+
+    def shutdown_pool(self) -> None:
+        """Stop the worker pool (at close)."""
+        with self.lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     # -- own operations (their engine events are not "backend" events) -----------
 
