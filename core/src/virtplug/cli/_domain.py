@@ -76,11 +76,15 @@ def list_(
         raise click.UsageError("--persistent and --transient are mutually exclusive")
     active: bool | None = None if all_ else (not inactive)
     pers: bool | None = True if persistent else (False if transient else None)
+    from virtplug.errors import NoDomainError
+
     rows = []
     for dom in state.conn().list_domains(active=active, persistent=pers):
-        rows.append(
-            {"id": dom.id, "name": dom.name, "uuid": dom.uuid, "state": state_name(dom.state)}
-        )
+        try:
+            row = {"id": dom.id, "name": dom.name, "uuid": dom.uuid, "state": state_name(dom.state)}
+        except NoDomainError:  # removed since the listing (another client): skip it
+            continue
+        rows.append(row)
     rows.sort(key=lambda r: (r["id"] is None, r["id"] or 0, r["name"]))
     if names_only or uuids_only:
         key = "name" if names_only else "uuid"

@@ -45,9 +45,14 @@ def _done(state: State, name: str, result: str, text: str) -> None:
 def net_list(state: State, all_: bool, inactive: bool, names_only: bool) -> None:
     """List networks (active ones unless --all or --inactive)."""
     active: bool | None = None if all_ else (not inactive)
+    from virtplug.errors import NoNetworkError
+
     rows = []
     for net in state.conn().list_networks(active=active):
-        info = net.info()
+        try:
+            info = net.info()
+        except NoNetworkError:  # removed since the listing (another client): skip it
+            continue
         rows.append(
             {
                 "name": net.name,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from virtplug.api import StoragePool, StorageVolume
 
 __all__: list[str] = []
+
+_O = TypeVar("_O")
 
 POOL = "Storage Pools"
 VOL = "Storage Volumes"
@@ -61,6 +64,19 @@ def _volume(state: State, ident: str, pool: str | None) -> StorageVolume:
         ) from exc
 
 
+def _rows(make: Callable[[_O], dict[str, Any]], objects: Iterable[_O]) -> list[dict[str, Any]]:
+    """One row per object, skipping objects removed since the listing (another client)."""
+    from virtplug.errors import NoStoragePoolError, NoStorageVolError
+
+    out = []
+    for obj in objects:
+        try:
+            out.append(make(obj))
+        except (NoStoragePoolError, NoStorageVolError):
+            continue
+    return out
+
+
 def _done(state: State, name: str, result: str, text: str) -> None:
     state.emit({"pool": name, "result": result}, text)
 
@@ -94,9 +110,7 @@ def _pool_row(pool: StoragePool) -> dict[str, Any]:
 def pool_list(state: State, all_: bool, inactive: bool, details: bool, names_only: bool) -> None:
     """List storage pools (active ones unless --all or --inactive)."""
     active: bool | None = None if all_ else (not inactive)
-    rows = sorted(
-        (_pool_row(p) for p in state.conn().list_pools(active=active)), key=lambda r: r["name"]
-    )
+    rows = sorted(_rows(_pool_row, state.conn().list_pools(active=active)), key=lambda r: r["name"])
     if names_only:
         text = "\n".join(r["name"] for r in rows)
     elif details:
@@ -278,7 +292,7 @@ def _vol_row(vol: StorageVolume) -> dict[str, Any]:
 @pass_state
 def vol_list(state: State, pool: str, details: bool) -> None:
     """List the volumes of a pool."""
-    rows = sorted((_vol_row(v) for v in _pool(state, pool).list_volumes()), key=lambda r: r["name"])
+    rows = sorted(_rows(_vol_row, _pool(state, pool).list_volumes()), key=lambda r: r["name"])
     if details:
         text = table(
             ["Name", "Path", "Type", "Capacity", "Allocation"],
