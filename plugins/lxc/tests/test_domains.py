@@ -10,9 +10,11 @@ from pathlib import Path
 import lxc
 import pytest
 import virtplug
-from conftest import busybox_xml, make_busybox_rootfs, network_xml
+from lxc_helpers import busybox_xml, make_busybox_rootfs, network_xml
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.models import DomainState, ShutoffReason
+
+pytestmark = pytest.mark.lxc
 
 
 def _code(exc: pytest.ExceptionInfo[VirtError]) -> ErrorCode:

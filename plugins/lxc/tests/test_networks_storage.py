@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import virtplug
-from conftest import busybox_xml, network_xml
+from lxc_helpers import busybox_xml, network_xml
 from pyroute2 import IPRoute
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.models import PoolState
+
+pytestmark = pytest.mark.lxc
 
 
 def _bridge_addrs(bridge: str) -> list[str] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import threading
 import time
@@ -24,7 +26,7 @@ from virtplug.models import (
     OSConfig,
 )
 
-from virtplug_lxc._store import dump_model, load_model, read_json, write_json
+from virtplug_lxc._store import dump_model, load_model, write_text
 
 __all__ = ["META_FILE", "LXCConnection", "Meta", "check_name", "lxc_state", "raw_set"]
 
@@ -35,7 +37,7 @@ LOG_FILE = "lxc.log"
 #: Longest accepted object name (LXC derives cgroup and socket names from it).
 NAME_MAX = 64
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+@:-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+@-]*$")
 
 
 def check_name(name: object, what: str = "domain", exc: type[Exception] = InvalidArgError) -> str:
@@ -54,7 +56,7 @@ def check_name(name: object, what: str = "domain", exc: type[Exception] = Invali
         raise exc(f"invalid {what} name {name!r}: longer than {NAME_MAX} characters")
     if not _NAME_RE.match(name):
         raise exc(
-            f"invalid {what} name {name!r}: use letters, digits and _ . + @ : - "
+            f"invalid {what} name {name!r}: use letters, digits and _ . + @ - "
             f"(starting with a letter or digit)"
         )
     return name
@@ -104,19 +106,30 @@ class Meta:
     foreign: bool = False
     actor: str = ""
 
+    def copy(self) -> Meta:
+        """A copy safe to change (the models inside are frozen)."""
+        return attrs.evolve(self, guest_nics=list(self.guest_nics))
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (format 1)."""
-        return {
-            "format": 1,
-            "uuid": self.uuid,
-            "persistent": self.persistent,
-            "autostart": self.autostart,
-            "config": dump_model(self.config),
-            "live": dump_model(self.live) if self.live is not None else None,
-            "state": list(self.state),
-            "guest_nics": [list(n) for n in self.guest_nics],
-            "actor": self.actor,
-        }
+        return dict(json.loads(self.to_text()))
+
+    def to_text(self) -> str:
+        """The file's JSON text; configurations are serialised once and cached."""
+        head = json.dumps(
+            {
+                "format": 1,
+                "uuid": self.uuid,
+                "persistent": self.persistent,
+                "autostart": self.autostart,
+                "state": list(self.state),
+                "guest_nics": [list(n) for n in self.guest_nics],
+                "actor": self.actor,
+            },
+            separators=(",", ":"),
+        )
+        live = _config_text(self.live) if self.live is not None else "null"
+        return f'{head[:-1]},"config":{_config_text(self.config)},"live":{live}}}\n'
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Meta:
@@ -137,6 +150,11 @@ class Meta:
         )
 
 
+@functools.lru_cache(maxsize=512)
+def _config_text(config: DomainConfig) -> str:
+    return json.dumps(dump_model(config), separators=(",", ":"), sort_keys=True)
+
+
 class LXCConnection:
     """What ``virtplug_connection_open`` returns: the lxcpath and shared locks.
 
@@ -151,8 +169,11 @@ class LXCConnection:
         self._guard = threading.Lock()
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self._removed: dict[str, float] = {}
+        self._meta_cache: dict[str, tuple[bytes, Meta]] = {}
         self.closed = False
         self.token = _uuid.uuid4().hex
+        #: Copy new template-based containers from a cached template run.
+        self.template_cache = True
 
     def mark_removed(self, name: str) -> None:
         """Remember that this connection removed container *name* (for the event watcher)."""
@@ -201,19 +222,27 @@ class LXCConnection:
 
         ``None`` when no container of that name exists.
         """
+        path = self.meta_path(name)
         try:
-            data = read_json(self.meta_path(name))
-        except (ValueError, OSError) as exc:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+        except OSError as exc:
             raise OperationFailedError(
-                f"metadata of domain '{name}' ({self.meta_path(name)}) is unreadable: {exc}"
+                f"metadata of domain '{name}' ({path}) is unreadable: {exc.strerror}"
             ) from exc
-        if data is not None:
+        if raw is not None:
+            cached = self._meta_cache.get(str(path))
+            if cached is not None and cached[0] == raw:
+                return cached[1].copy()
             try:
-                return Meta.from_json(data)
+                meta = Meta.from_json(json.loads(raw))
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise OperationFailedError(
-                    f"metadata of domain '{name}' ({self.meta_path(name)}) is corrupt: {exc}"
+                    f"metadata of domain '{name}' ({path}) is corrupt: {exc}"
                 ) from exc
+            self._meta_cache[str(path)] = (raw, meta.copy())
+            return meta
         c = container if container is not None else self.container(name)
         if not c.defined:
             return None
@@ -244,7 +273,7 @@ class LXCConnection:
     def write_meta(self, name: str, meta: Meta, actor: str | None = None) -> None:
         """Persist the container's metadata, naming this connection (or *actor*) as its writer."""
         meta.actor = self.token if actor is None else actor
-        write_json(self.meta_path(name), meta.to_json())
+        write_text(self.meta_path(name), meta.to_text())
 
     def require(self, name: str) -> tuple[lxc.Container, Meta]:
         """The container and metadata of domain *name*.

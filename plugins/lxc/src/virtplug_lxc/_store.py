@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import json
 import os
-import tempfile
+import threading
 import types
 import typing
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["dump_model", "load_model", "read_json", "write_json"]
+__all__ = ["dump_model", "load_model", "read_json", "write_json", "write_text"]
 
 _T = TypeVar("_T")
 
@@ -71,16 +72,22 @@ def _structure(value: Any, tp: Any) -> Any:
     return value
 
 
+@functools.cache
+def _fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """(name, resolved type) of every attrs field of *cls* (resolving hints is slow)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in attrs.fields(cls))
+
+
 def load_model(cls: type[_T], data: dict[str, Any]) -> _T:
     """Rebuild an attrs model of class *cls* from :func:`dump_model` output.
 
     :raises ValueError: the data does not fit the model.
     """
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
-        if field.name in data:
-            kwargs[field.name] = _structure(data[field.name], hints[field.name])
+    for field_name, hint in _fields(cls):  # type: ignore[arg-type]
+        if field_name in data:
+            kwargs[field_name] = _structure(data[field_name], hint)
     try:
         return cls(**kwargs)
     except TypeError as exc:
@@ -100,13 +107,18 @@ def read_json(path: Path) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write *data* to *path* atomically (temporary file + rename)."""
+    """Write *data* as JSON to *path* atomically."""
+    write_text(path, json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write *text* to *path* atomically (temporary file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.write("\n")
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
