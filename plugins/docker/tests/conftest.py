@@ -64,6 +64,13 @@ def sweep(api: docker.APIClient) -> list[str]:
             found.append(f"volume {v['Name']}")
             with contextlib.suppress(docker.errors.APIError):
                 api.remove_volume(v["Name"], force=True)
+    for img in api.images(filters={"label": ["virtplug.snapshot.domain"]}):
+        config = str((img.get("Labels") or {}).get("virtplug.snapshot.config", ""))
+        if f'"name":"{PREFIX}' in config:
+            found.append(f"snapshot image {img['Id'][:19]}")
+            for tag in img.get("RepoTags") or [img["Id"]]:
+                with contextlib.suppress(docker.errors.APIError):
+                    api.remove_image(tag, force=True)
     for img in api.images():
         for tag in img.get("RepoTags") or ():
             if tag.startswith(PREFIX) or "/" + PREFIX in tag:

@@ -509,6 +509,49 @@ def test_engine_facts(conn: virtplug.Connection) -> None:
     assert 0 < conn.node_free_memory() <= info.memory_kib * 1024
     assert conn.is_alive()
     assert conn.supports("domain.suspend")
-    assert not conn.supports("domain.snapshot_create")
+    assert conn.supports("domain.snapshot_create")
     assert conn.capabilities().with_status("undeclared") == ()
+    assert conn.capabilities().with_status("unsupported") == ()
     time.sleep(0)
+
+
+def test_snapshots_commit_filesystem_and_config(
+    conn: virtplug.Connection, api: docker.APIClient, name: Names
+) -> None:
+    from virtplug.errors import NoDomainSnapshotError
+    from virtplug.models import SnapshotConfig
+
+    n = name()
+    dom = define(conn, n)
+    dom.start()
+    dom.exec(["/bin/sh", "-c", "echo before > /tmp/state"])
+    snap = dom.create_snapshot(SnapshotConfig(name="s1", description="first"))
+    assert snap.name == "s1" and snap.info.state == DomainState.RUNNING
+    assert dom.state == DomainState.RUNNING  # commit pauses only for the commit
+    with pytest.raises(OperationFailedError):
+        dom.create_snapshot(SnapshotConfig(name="s1"))
+    dom.exec(["/bin/sh", "-c", "echo after > /tmp/state"])
+    original = dom.xml(inactive=True)
+    conn.define_domain(original.replace("<vcpu>1</vcpu>", "<vcpu>2</vcpu>"))
+    dom.destroy()
+    assert dom.info().vcpus == 2
+    snap2 = dom.create_snapshot(SnapshotConfig(name="s2"))
+    assert [s.name for s in dom.list_snapshots()] == ["s1", "s2"]
+    assert dom.lookup_snapshot("s1").info.description == "first"
+    snap.revert()
+    assert dom.state == DomainState.RUNNING  # s1 was taken while running
+    assert dom.info().vcpus == 1
+    assert dom.exec(["/bin/cat", "/tmp/state"]).stdout == b"before\n"
+    assert dom.uuid == conn.lookup_domain(n).uuid
+    snap2.revert()
+    assert dom.state == DomainState.SHUTOFF and dom.info().vcpus == 2
+    with pytest.raises(NoDomainSnapshotError):
+        dom.lookup_snapshot("nope")
+    snap.delete()
+    snap2.delete()
+    assert dom.list_snapshots() == []
+    with pytest.raises(NoDomainSnapshotError):
+        snap.delete()
+    dom.undefine()
+    left = [t for img in api.images() for t in img.get("RepoTags") or () if dom.uuid in t]
+    assert left == []

@@ -290,7 +290,12 @@ def _mounts(config: DomainConfig) -> list[docker.types.Mount]:
 
 
 def create_container(
-    conn: DockerConnection, config: DomainConfig, *, persistent: bool, autostart: bool = False
+    conn: DockerConnection,
+    config: DomainConfig,
+    *,
+    persistent: bool,
+    autostart: bool = False,
+    image: str | None = None,
 ) -> str:
     """Create (not start) the container for *config*; return its id.
 
@@ -346,7 +351,7 @@ def create_container(
     }
     try:
         res = api.create_container(
-            root.source,
+            image or root.source,
             command=list(os_.initargs) if (os_.initargs or os_.init) else None,
             entrypoint=[os_.init] if os_.init else None,
             environment=[f"{k}={v}" for k, v in os_.initenv] or None,

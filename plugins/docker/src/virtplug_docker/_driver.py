@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
-from virtplug import hookimpl, unsupported
+from virtplug import hookimpl
 from virtplug.errors import (
     ArgumentUnsupportedError,
     InvalidArgError,
@@ -46,6 +46,8 @@ from virtplug.models import (
     PoolConfig,
     PoolInfo,
     PoolRef,
+    SnapshotConfig,
+    SnapshotInfo,
     VolumeConfig,
     VolumeInfo,
     VolumeRef,
@@ -53,7 +55,7 @@ from virtplug.models import (
 from virtplug.uri import URI
 
 from virtplug_docker import _domains as doms
-from virtplug_docker import _events, _networks, _storage
+from virtplug_docker import _events, _networks, _snapshots, _storage
 from virtplug_docker._codec import LABEL_PERSISTENT
 from virtplug_docker._connect import make_client
 from virtplug_docker._errors import explanation, not_found, status_of, translate
@@ -97,23 +99,6 @@ class DockerDriver:
     """
 
     # -- declared unsupported ------------------------------------------------------
-
-    virtplug_domain_snapshot_create = unsupported(
-        "Docker cannot capture a container's memory or restore its process state; "
-        "use 'docker commit' (images) for filesystem copies"
-    )
-    virtplug_domain_snapshot_list = unsupported(
-        "Docker has no container snapshots (no checkpoint/restore without CRIU)"
-    )
-    virtplug_domain_snapshot_lookup = unsupported(
-        "Docker has no container snapshots (no checkpoint/restore without CRIU)"
-    )
-    virtplug_domain_snapshot_revert = unsupported(
-        "Docker cannot return a container to an earlier memory and process state"
-    )
-    virtplug_domain_snapshot_delete = unsupported(
-        "Docker has no container snapshots (no checkpoint/restore without CRIU)"
-    )
 
     # -- connection ------------------------------------------------------------------
 
@@ -970,6 +955,62 @@ class DockerDriver:
             stdout=stdout or b"",
             stderr=stderr or b"",
         )
+
+    # -- domains: snapshots (committed images) --------------------------------------------
+
+    @hookimpl
+    @_acting("domain")
+    def virtplug_domain_snapshot_create(
+        self, conn: DockerConnection, name: str, snapshot: SnapshotConfig
+    ) -> SnapshotInfo:
+        """``commit`` the container (paused while running) to a labelled snapshot image."""
+        facts, attrs_ = self._inspect(conn, name)
+        with conn.guard("domain", name):
+            return _snapshots.create(conn, name, facts, attrs_, snapshot)
+
+    @hookimpl
+    def virtplug_domain_snapshot_list(
+        self, conn: DockerConnection, name: str
+    ) -> Sequence[SnapshotInfo]:
+        """Snapshot images labelled with the domain's UUID, oldest first."""
+        facts, _attrs = self._inspect(conn, name)
+        with conn.guard("domain", name):
+            return _snapshots.list_snapshots(conn, name, facts)
+
+    @hookimpl
+    def virtplug_domain_snapshot_lookup(
+        self, conn: DockerConnection, name: str, snapshot: str
+    ) -> SnapshotInfo:
+        """One snapshot by name."""
+        facts, _attrs = self._inspect(conn, name)
+        with conn.guard("domain", name):
+            img = _snapshots.find(conn, name, facts, snapshot)
+        return _snapshots._info(name, img)
+
+    @hookimpl
+    @_acting("domain")
+    def virtplug_domain_snapshot_revert(
+        self, conn: DockerConnection, name: str, snapshot: str
+    ) -> None:
+        """Recreate the container from the snapshot image and definition.
+
+        Filesystem and configuration; started again when the snapshot was taken running.
+        """
+        facts, attrs_ = self._inspect(conn, name)
+        with conn.guard("domain", name):
+            _snapshots.find(conn, name, facts, snapshot)
+            new = _snapshots.revert(conn, name, facts, attrs_, snapshot)
+        conn.remember(name, new)
+
+    @hookimpl
+    @_acting("domain")
+    def virtplug_domain_snapshot_delete(
+        self, conn: DockerConnection, name: str, snapshot: str
+    ) -> None:
+        """Remove the snapshot image's tag."""
+        facts, _attrs = self._inspect(conn, name)
+        with conn.guard("domain", name):
+            _snapshots.delete(conn, name, facts, snapshot)
 
     # -- networks --------------------------------------------------------------------------------
 
