@@ -11,10 +11,9 @@ import pytest
 from virtplug import xml as codec
 from virtplug.models import NodeDocument
 from virtplug.testing import registered_driver
+from virtplug_conformance.profiles import registered_profile
 from virtplug_test import TestDriver
 from virtplug_test.conformance import profile as test_profile
-
-from virtplug_conformance.profiles import registered_profile
 
 
 def profile_for(
@@ -29,7 +28,9 @@ def profile_for(
         if memory:
             uri = uri.split("?", 1)[0]
             state = pathlib.Path(uri.split("://", 1)[1])
-            state.write_text(codec.format_node(NodeDocument()), encoding="utf-8")
+            state.parent.mkdir(parents=True, exist_ok=True)
+            if not state.exists():
+                state.write_text(codec.format_node(NodeDocument()), encoding="utf-8")
         data["uri"] = uri
         data.update(overrides)
         return data

@@ -7,10 +7,9 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from virtplug.testing import registered_driver
-
 from broken import VARIANTS, Variant
 from conftest import profile_for
+from virtplug.testing import registered_driver
 from virtplug_conformance import cli
 from virtplug_conformance.profiles import registered_profile
 

@@ -73,6 +73,8 @@ class Run:
     started: float = attrs.field(factory=time.time)
     capabilities: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     backend: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    timing: dict[str, list[float]] = attrs.field(factory=dict)
+    refused: bool = False
 
     def harness(self, target: Target) -> Harness:
         """The harness of *target* (created on first use)."""
@@ -281,6 +283,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         except (VirtError, ConformanceFailure) as exc:
             run.open_errors[target.label] = f"cannot query {target.uri}: {exc}"
     if refusals:
+        run.refused = True
         pytest.exit(
             "virtplug-conformance refuses to start: "
             + "; ".join(refusals)
@@ -416,6 +419,8 @@ def pytest_runtest_makereport(
     target = _target_of(item)
     if run is None or target is None:
         return report
+    span = run.timing.setdefault(target.label, [report.start, report.stop])
+    span[0], span[1] = min(span[0], report.start), max(span[1], report.stop)
     rec = run.records.get(item.nodeid)
     if rec is None:
         rec = run.records[item.nodeid] = _new_record(item, target)
@@ -492,6 +497,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None or session.config.option.collectonly:
         return
+    if run.refused:  # nothing ran: no certificate
+        for harness in run.harnesses.values():
+            harness.close()
+        return
     finished = time.time()
     coverage = coverage_by_operation()
     for target in run.targets:
@@ -506,6 +515,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             problem=problem,
         )
         checks = _run_checks(run, target, records)
+        span = run.timing.get(target.label, [run.started, finished])
         entry = target.entry
         doc = cert.build(
             driver={
@@ -521,9 +531,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             totals=totals(operations, records),
             coverage=coverage,
             run={
-                "started": _iso(run.started),
-                "finished": _iso(finished),
-                "duration_s": round(finished - run.started, 3),
+                "started": _iso(span[0]),
+                "finished": _iso(span[1]),
+                "duration_s": round(span[1] - span[0], 3),
                 "prefix": run.prefix,
                 "timeout_s": target.timeout,
                 "failures": [
