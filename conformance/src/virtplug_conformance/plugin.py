@@ -498,8 +498,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None or session.config.option.collectonly:
         return
     if run.refused:  # nothing ran: no certificate
-        for harness in run.harnesses.values():
-            harness.close()
+        for opened in run.harnesses.values():
+            opened.close()
         return
     finished = time.time()
     coverage = coverage_by_operation()
