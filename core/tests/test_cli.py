@@ -1236,3 +1236,85 @@ def test_events_ends_cleanly_on_ctrl_c(default: CLI) -> None:
     child.close()
     assert child.exitstatus == 0
     assert "Traceback" not in (child.before or "")
+
+
+def test_every_command_speaks_json(cli: CLI, tmp_path: Path) -> None:
+    """A scripted session with --json: every output parses, and says what happened."""
+    dom = write(tmp_path, "j.xml", DOMAIN_XML.format(name="j"))
+    net = write(tmp_path, "jn.xml", NETWORK_XML.format(name="jn", octet=21))
+    tnet = write(tmp_path, "jt.xml", NETWORK_XML.format(name="jt", octet=22))
+    pool = write(tmp_path, "jp.xml", POOL_XML.format(name="jp", path=tmp_path / "jp"))
+    tpool = write(tmp_path, "jq.xml", POOL_XML.format(name="jq", path=tmp_path / "jq"))
+    vol = write(tmp_path, "jv.xml", VOLUME_XML.format(name="v.img"))
+    nic = write(tmp_path, "jnic.xml", NIC_XML.format(net="jn"))
+    snap = write(tmp_path, "js.xml", "<domainsnapshot><name>s</name></domainsnapshot>")
+    session: list[tuple[str, ...]] = [
+        ("define", dom),
+        ("start", "j"),
+        ("list", "--all"),
+        ("domid", "j"),
+        ("domuuid", "j"),
+        ("domname", "j"),
+        ("dominfo", "j"),
+        ("domstate", "j", "--reason"),
+        ("domstats", "j"),
+        ("dumpxml", "j"),
+        ("suspend", "j"),
+        ("resume", "j"),
+        ("reboot", "j"),
+        ("setmem", "j", "100M"),
+        ("setvcpus", "j", "2"),
+        ("autostart", "j"),
+        ("net-define", net),
+        ("net-start", "jn"),
+        ("net-create", tnet),
+        ("net-list", "--all"),
+        ("net-info", "jn"),
+        ("net-dumpxml", "jn"),
+        ("net-autostart", "jn", "--disable"),
+        ("attach-device", "j", nic),
+        ("detach-device", "j", nic),
+        ("snapshot-create", "j", "--xmlfile", snap),
+        ("snapshot-list", "j"),
+        ("snapshot-dumpxml", "j", "s"),
+        ("snapshot-revert", "j", "s"),
+        ("snapshot-delete", "j", "s"),
+        ("pool-define", pool),
+        ("pool-build", "jp"),
+        ("pool-start", "jp"),
+        ("pool-create", tpool),
+        ("pool-list", "--all", "--details"),
+        ("pool-info", "jp"),
+        ("pool-dumpxml", "jp"),
+        ("pool-autostart", "jp"),
+        ("pool-refresh", "jp"),
+        ("vol-create", "jp", vol),
+        ("vol-list", "jp", "--details"),
+        ("vol-info", "v.img", "--pool", "jp"),
+        ("vol-path", "v.img", "--pool", "jp"),
+        ("vol-dumpxml", "v.img", "--pool", "jp"),
+        ("vol-clone", "v.img", "w.img", "--pool", "jp"),
+        ("vol-delete", "w.img", "--pool", "jp"),
+        ("nodeinfo",),
+        ("hostname",),
+        ("uri",),
+        ("version",),
+        ("capabilities",),
+        ("ops",),
+        ("supports", "domain.start"),
+        ("shutdown", "j"),
+        ("undefine", "j"),
+        ("create", dom),
+        ("destroy", "j"),
+        ("net-destroy", "jn"),
+        ("net-undefine", "jn"),
+        ("vol-delete", "v.img", "--pool", "jp"),
+        ("pool-destroy", "jp"),
+        ("pool-delete", "jp"),
+        ("pool-undefine", "jp"),
+    ]
+    for args in session:
+        out = cli.ok("--json", *args)
+        data = json.loads(out)
+        assert data not in (None, "", {}), args
+    assert json.loads(cli.ok("--json", "list", "--all")) == []
