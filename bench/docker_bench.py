@@ -356,7 +356,7 @@ def main(argv: list[str]) -> int:
         f"rotated rounds; listing {args.list_count} stopped containers "
         f"({lists['_engine_total']['containers']} on the engine).",
         "",
-        "## Lifecycle (seconds for all containers)",
+        "### Lifecycle (seconds for all containers)",
         "",
         "| method | " + " | ".join(PHASES) + " | total |",
         "|---|" + "---|" * (len(PHASES) + 1),
@@ -369,7 +369,7 @@ def main(argv: list[str]) -> int:
         )
     lines += [
         "",
-        "## Listing (ms per call, median)",
+        "### Listing (ms per call, median)",
         "",
         "| method | ms | containers |",
         "|---|---|---|",
@@ -378,7 +378,7 @@ def main(argv: list[str]) -> int:
         lines.append(f"| {labels[key]} | {lists[key]['ms']:.1f} | {lists[key]['containers']} |")
     lines += [
         "",
-        "## Ratios",
+        "### Ratios",
         "",
         "| ratio | value | target | met |",
         "|---|---|---|---|",
