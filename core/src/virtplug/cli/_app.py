@@ -247,13 +247,22 @@ def root(ctx: click.Context, uri: str | None, readonly: bool, as_json: bool, deb
     ctx.call_on_close(state.close)
 
 
-def command(name: str, section: str, **kwargs: Any) -> Callable[[_F], click.Command]:
-    """Register a command under *section*; every command also accepts ``--json``."""
+def command(
+    name: str, section: str, *, examples: Sequence[str] = (), **kwargs: Any
+) -> Callable[[_F], click.Command]:
+    """Register a command under *section*; every command also accepts ``--json``.
+
+    *examples* are command lines shown under "Examples" in ``--help`` and in the
+    CLI reference.
+    """
     if section not in SECTIONS:
         raise ValueError(f"unknown help section {section!r}")
+    if examples:
+        kwargs["epilog"] = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
 
     def decorate(func: _F) -> click.Command:
         cmd = root.command(name, **kwargs)(func)
+        cmd.examples = tuple(examples)  # type: ignore[attr-defined]
         cmd.params.append(
             click.Option(
                 ["--json", "as_json_local"],

@@ -51,7 +51,11 @@ def _done(state: State, dom_name: str, result: str, text: str, **extra: Any) -> 
 # ---------------------------------------------------------------------------
 
 
-@command("list", MGMT)
+@command(
+    "list",
+    MGMT,
+    examples=["virtplug -c test:///default list --all", "virtplug list --inactive --name"],
+)
 @click.option("--all", "all_", is_flag=True, help="List active and inactive domains.")
 @click.option("--inactive", is_flag=True, help="List inactive domains only.")
 @click.option("--persistent", is_flag=True, help="List persistent domains only.")
@@ -130,7 +134,11 @@ def domname(state: State, domain: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@command("define", MGMT)
+@command(
+    "define",
+    MGMT,
+    examples=["virtplug define web.xml", "sed s/web/web2/ web.xml | virtplug define -"],
+)
 @click.argument("file", metavar="FILE")
 @pass_state
 def define(state: State, file: str) -> None:
@@ -143,7 +151,7 @@ def define(state: State, file: str) -> None:
     _done(state, dom.name, "defined", f"Domain '{dom.name}' defined from {file}", uuid=dom.uuid)
 
 
-@command("create", MGMT)
+@command("create", MGMT, examples=["virtplug create job.xml"])
 @click.argument("file", metavar="FILE")
 @pass_state
 def create(state: State, file: str) -> None:
@@ -177,7 +185,7 @@ def undefine(state: State, domain: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@command("start", MGMT)
+@command("start", MGMT, examples=["virtplug start web"])
 @_domain_arg
 @pass_state
 def start(state: State, domain: str) -> None:
@@ -187,7 +195,7 @@ def start(state: State, domain: str) -> None:
     _done(state, dom.name, "started", f"Domain '{dom.name}' started")
 
 
-@command("shutdown", MGMT)
+@command("shutdown", MGMT, examples=["virtplug shutdown web --timeout 30"])
 @_domain_arg
 @click.option(
     "--timeout",
@@ -257,7 +265,9 @@ def resume(state: State, domain: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@command("dumpxml", MGMT)
+@command(
+    "dumpxml", MGMT, examples=["virtplug dumpxml web > web.xml", "virtplug dumpxml web --inactive"]
+)
 @_domain_arg
 @click.option("--inactive", is_flag=True, help="Show the persistent definition, not the live one.")
 @pass_state
@@ -273,7 +283,7 @@ def _editor() -> list[str]:
     return shlex.split(editor)
 
 
-@command("edit", MGMT)
+@command("edit", MGMT, examples=["EDITOR=nano virtplug edit web"])
 @_domain_arg
 @pass_state
 def edit(state: State, domain: str) -> None:
@@ -362,7 +372,7 @@ def parse_kib(text: str) -> int:
     return kib
 
 
-@command("setmem", MGMT)
+@command("setmem", MGMT, examples=["virtplug setmem web 512M", "virtplug setmem web 1048576"])
 @_domain_arg
 @click.argument("size", metavar="SIZE")
 @pass_state
@@ -388,7 +398,7 @@ def setvcpus(state: State, domain: str, count: int) -> None:
     state.emit({"domain": dom.name, "result": "vcpus set", "vcpus": count}, "")
 
 
-@command("attach-device", MGMT)
+@command("attach-device", MGMT, examples=["virtplug attach-device web nic.xml"])
 @_domain_arg
 @click.argument("file", metavar="FILE")
 @pass_state
@@ -468,7 +478,7 @@ def _info_data(dom: Domain) -> dict[str, Any]:
     }
 
 
-@command("dominfo", MON)
+@command("dominfo", MON, examples=["virtplug dominfo web", "virtplug --json dominfo web"])
 @_domain_arg
 @pass_state
 def dominfo(state: State, domain: str) -> None:
@@ -493,7 +503,7 @@ def dominfo(state: State, domain: str) -> None:
     state.emit(data, keyvalue(pairs))
 
 
-@command("domstate", MON)
+@command("domstate", MON, examples=["virtplug domstate web --reason"])
 @_domain_arg
 @click.option("--reason", is_flag=True, help="Also print why the domain is in that state.")
 @pass_state
@@ -553,7 +563,14 @@ def _num(value: object) -> str:
     return str(value)
 
 
-@command("events", MON)
+@command(
+    "events",
+    MON,
+    examples=[
+        "virtplug -c docker:/// events --kind domain",
+        "virtplug events --domain web --count 1 --timeout 60",
+    ],
+)
 @click.option("--domain", "names", multiple=True, metavar="NAME",
               help="Only events about this object (repeatable).")  # fmt: skip
 @click.option(
@@ -627,7 +644,7 @@ def events(
 # ---------------------------------------------------------------------------
 
 
-@command("snapshot-create", SNAP)
+@command("snapshot-create", SNAP, examples=["virtplug snapshot-create web --name before-upgrade"])
 @_domain_arg
 @click.option("--name", default=None, help="Snapshot name (default: the driver picks one).")
 @click.option("--description", default=None, help="Free-text description.")

@@ -127,7 +127,7 @@ def capabilities(state: State, driver_table: bool) -> None:
     state.emit(data, xml.rstrip("\n"))
 
 
-@command("ops", DRV)
+@command("ops", DRV, examples=["virtplug -c lxc:/// ops"])
 @pass_state
 def ops(state: State) -> None:
     """Print every operation with the connected driver's status and reason.
@@ -138,7 +138,11 @@ def ops(state: State) -> None:
     _ops_table(state)
 
 
-@command("supports", DRV)
+@command(
+    "supports",
+    DRV,
+    examples=['virtplug -c docker:/// supports domain.snapshot_revert || echo "not on Docker"'],
+)
 @click.argument("operation", metavar="OPERATION", shell_complete=_complete.operations)
 @pass_state
 def supports(state: State, operation: str) -> int:
@@ -199,7 +203,7 @@ def driver_rows() -> tuple[list[dict[str, Any]], list[str]]:
     return rows, errors
 
 
-@command("drivers", DRV)
+@command("drivers", DRV, examples=["virtplug drivers", "virtplug --json drivers"])
 @pass_state
 def drivers(state: State) -> int:
     """List installed drivers: URI scheme, distribution, version, operation counts.
@@ -233,7 +237,7 @@ def drivers(state: State) -> int:
     return EXIT_OPERATION if errors else 0
 
 
-@command("completion", SHELL)
+@command("completion", SHELL, examples=['eval "$(virtplug completion bash)"'])
 @click.argument("shell", type=click.Choice(["bash", "zsh"]))
 def completion(shell: str) -> None:
     """Print the shell completion script for bash or zsh.

@@ -37,7 +37,7 @@ def _done(state: State, name: str, result: str, text: str) -> None:
     state.emit({"network": name, "result": result}, text)
 
 
-@command("net-list", NET)
+@command("net-list", NET, examples=["virtplug net-list --all"])
 @click.option("--all", "all_", is_flag=True, help="List active and inactive networks.")
 @click.option("--inactive", is_flag=True, help="List inactive networks only.")
 @click.option("--name", "names_only", is_flag=True, help="Print only the names.")
@@ -82,7 +82,7 @@ def net_list(state: State, all_: bool, inactive: bool, names_only: bool) -> None
     state.emit(rows, text)
 
 
-@command("net-define", NET)
+@command("net-define", NET, examples=["virtplug net-define lab.xml && virtplug net-start lab"])
 @click.argument("file", metavar="FILE")
 @pass_state
 def net_define(state: State, file: str) -> None:

@@ -104,6 +104,9 @@ def command_help(name: str, cmd: click.Command) -> str:
             body.append(" ".join(line.strip() for line in lines))
     usage = " ".join(["virtplug", name, *cmd.collect_usage_pieces(ctx)])
     out = [f"### `{name}`", "", *(p + "\n" for p in body), "```text", usage, "```", ""]
+    examples = getattr(cmd, "examples", ())
+    if examples:
+        out += ["Examples:", "", "```sh", *examples, "```", ""]
     rows = _param_rows(cmd, ctx)
     if rows:
         out += ["| Option | Description |", "|---|---|"]

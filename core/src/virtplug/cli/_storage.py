@@ -101,7 +101,7 @@ def _pool_row(pool: StoragePool) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-@command("pool-list", POOL)
+@command("pool-list", POOL, examples=["virtplug pool-list --all --details"])
 @click.option("--all", "all_", is_flag=True, help="List active and inactive pools.")
 @click.option("--inactive", is_flag=True, help="List inactive pools only.")
 @click.option("--details", is_flag=True, help="Add persistence and sizes.")
@@ -312,7 +312,7 @@ def vol_list(state: State, pool: str, details: bool) -> None:
     state.emit(rows, text)
 
 
-@command("vol-create", VOL)
+@command("vol-create", VOL, examples=["virtplug vol-create images vol.xml"])
 @_pool_arg
 @click.argument("file", metavar="FILE")
 @pass_state
@@ -353,7 +353,14 @@ def vol_delete(state: State, vol: str, pool: str | None) -> None:
     )
 
 
-@command("vol-info", VOL)
+@command(
+    "vol-info",
+    VOL,
+    examples=[
+        "virtplug vol-info data.img --pool images",
+        "virtplug vol-info /var/lib/virtplug/images/data.img",
+    ],
+)
 @click.argument("vol", metavar="VOL")
 @_pool_opt
 @pass_state
