@@ -394,3 +394,48 @@ def test_snapshots(conn: virtplug.Connection, name: str) -> None:
     assert exc.value.code == ErrorCode.NO_DOMAIN_SNAPSHOT
     dom.create_snapshot()
     dom.undefine()  # takes its snapshots along
+
+
+def test_template_cache_gives_independent_containers(
+    conn: virtplug.Connection, name: str, lxcpath: Path
+) -> None:
+    first = conn.define_domain(busybox_xml(name + "a"))
+    second = conn.define_domain(busybox_xml(name + "b"))
+    assert (lxcpath / ".vp-tpl-busybox" / "rootfs" / "bin" / "busybox").is_file()
+    assert sorted(d.name for d in conn.list_domains()) == [name + "a", name + "b"]
+    first.start()
+    second.start()
+    assert first.exec(["touch", "/only-in-first"]).exit_code == 0
+    assert second.exec(["test", "-e", "/only-in-first"]).exit_code == 1
+    assert second.exec(["hostname"]).stdout == f"{name}b\n".encode()
+    assert not (lxcpath / ".vp-tpl-busybox" / "rootfs" / "only-in-first").exists()
+
+
+def test_template_cache_can_be_turned_off(lxcpath: Path, name: str) -> None:
+    with virtplug.open(f"lxc://{lxcpath}?template_cache=no") as c:
+        dom = c.define_domain(busybox_xml(name))
+        assert not (lxcpath / ".vp-tpl-busybox").exists()
+        dom.start()
+        assert dom.exec(["echo", "ok"]).stdout == b"ok\n"
+
+
+def test_container_created_outside_virtplug(
+    conn: virtplug.Connection, name: str, lxcpath: Path
+) -> None:
+    c = lxc.Container(name, str(lxcpath))
+    c.clear_config_item("lxc.net")
+    c.set_config_item("lxc.net.0.type", "empty")
+    assert c.create("busybox", lxc.LXC_CREATE_QUIET, ())
+    dom = conn.lookup_domain(name)
+    assert dom.uuid == conn.lookup_domain(name).uuid  # stable UUID 5
+    assert dom.is_persistent()
+    assert dom.config.root is not None and dom.config.root.source.endswith("/rootfs")
+    assert not (lxcpath / name / "virtplug.json").exists()  # looking writes nothing
+    uuid = dom.uuid
+    dom.start()  # the first change adopts it: virtplug.json appears, same UUID
+    assert (lxcpath / name / "virtplug.json").is_file()
+    assert conn.lookup_domain(name).uuid == uuid
+    assert dom.id == lxc.Container(name, str(lxcpath)).init_pid
+    dom.destroy()
+    dom.undefine()
+    assert not lxc.Container(name, str(lxcpath)).defined
