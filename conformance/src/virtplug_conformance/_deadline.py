@@ -1,13 +1,13 @@
 """Per-call deadlines: a hung driver becomes a failure with a diagnosis, never a stuck run.
 
-Every driver call the suite makes runs in a daemon worker thread; the caller
-waits at most the profile's timeout. On expiry the caller raises
+Every driver call the suite makes runs on a reusable daemon worker thread; the
+caller waits at most the profile's timeout. On expiry the caller raises
 :class:`DriverHung` carrying the operation, the deadline and the stack of the
 hung worker (where the driver is stuck). The worker is abandoned (daemon
-threads never block interpreter exit). After :data:`TRIP_AFTER` hung calls on
-one target, the target is tripped: further calls fail at once, so a dead
-backend costs seconds, not the number of tests times the timeout. An
-operation that hung once is not called again in the run.
+threads never block interpreter exit). An operation that hung once is not
+called again in the run, and after :data:`TRIP_AFTER` hung operations on one
+target every further call fails at once, so a dead backend costs seconds, not
+the number of checks times the timeout.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class Deadline:
 
     @property
     def tripped(self) -> bool:
-        """True once :data:`TRIP_AFTER` calls have hung."""
+        """True once :data:`TRIP_AFTER` operations have hung."""
         return len(self.hung) >= TRIP_AFTER
 
     def _worker(self) -> _Worker:

@@ -378,9 +378,12 @@ def _new_record(item: pytest.Item, target: Target) -> Record:
     cap_mark = item.get_closest_marker(CAPABILITY_MARK)
     if cap_mark is not None:
         capability = params[cap_mark.args[0]]
+    nodeid = item.nodeid
+    if "virtplug_conformance/suite/" in nodeid:  # the same in every checkout / install
+        nodeid = nodeid.split("virtplug_conformance/suite/", 1)[1]
     return Record(
         target=target.label,
-        nodeid=item.nodeid,
+        nodeid=nodeid,
         check=_check_name(item),
         positive=tuple(dict.fromkeys(positive)),
         negative=tuple(dict.fromkeys(negative)),

@@ -139,6 +139,9 @@ def test_pool_identity(vp: Case) -> None:
     want = attrs.evolve(original, uuid=pool.uuid)
     got = codec.parse_pool(pool.xml(inactive=True))
     vp.check(got == want, f"pool XML round trip: {config_diff(want, got)}", op="pool.xml")
+    vp.conn.define_pool(pool.xml(inactive=True))
+    again = codec.parse_pool(pool.xml(inactive=True))
+    vp.check(again == want, f"re-defining pool xml(): {config_diff(want, again)}", op="pool.xml")
     pool.start()
     vp.check(
         pool.info().state == PoolState.RUNNING, "a started pool is not RUNNING", op="pool.info"
