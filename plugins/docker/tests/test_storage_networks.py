@@ -204,3 +204,30 @@ def test_pull_missing_image_is_an_error(conn: virtplug.Connection) -> None:
             "<volume><name>127.0.0.1:1%2Fvptest%2Fnone:1</name><capacity>0</capacity></volume>"
         )
     assert err.value.code in (ErrorCode.OPERATION_FAILED, ErrorCode.NO_STORAGE_VOL)
+
+
+def test_network_events_from_another_client_carry_the_uuid(
+    conn: virtplug.Connection, name: Names
+) -> None:
+    import threading
+
+    n = name()
+    seen: list[tuple[str, str, str]] = []
+    stopped = threading.Event()
+
+    def on(ev: virtplug.models.Event) -> None:
+        if ev.name == n:
+            seen.append((ev.type_name, ev.uuid, ev.source))
+            if ev.type_name == "STOPPED":
+                stopped.set()
+
+    sub = conn.events(on, kinds=["network"])
+    try:
+        with virtplug.open("docker:///") as other:
+            net = other.create_network(NETWORK_XML.format(name=n, bridge="vptbr14", octet=214))
+            uuid = net.uuid
+            net.stop()
+        assert stopped.wait(20), seen
+    finally:
+        sub.close()
+    assert seen == [("STARTED", uuid, "backend"), ("STOPPED", uuid, "backend")]

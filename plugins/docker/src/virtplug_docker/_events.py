@@ -73,6 +73,28 @@ def translate_event(msg: dict[str, Any]) -> Event | None:
 def watch(conn: DockerConnection, emit: Callable[[Event], None]) -> Callable[[], None]:
     """Start a thread following ``GET /events``; return the function that stops it."""
     stream = conn.api.events(decode=True, filters={"type": ["container", "network"]})
+    # Network events carry no labels: remember each network's virtplug UUID by engine id.
+    net_uuids: dict[str, str] = {}
+    for net in conn.api.networks():
+        uuid = (net.get("Labels") or {}).get(LABEL_UUID)
+        if uuid:
+            net_uuids[str(net["Id"])] = str(uuid)
+
+    def network_uuid(msg: dict[str, Any]) -> None:
+        actor = msg.setdefault("Actor", {})
+        engine_id = str(actor.get("ID") or "")
+        attributes = actor.setdefault("Attributes", {})
+        if msg.get("Action") == "create":
+            with contextlib.suppress(Exception):
+                labels = conn.api.inspect_network(engine_id).get("Labels") or {}
+                if labels.get(LABEL_UUID):
+                    net_uuids[engine_id] = str(labels[LABEL_UUID])
+        uuid = net_uuids.get(engine_id)
+        if msg.get("Action") == "destroy":
+            net_uuids.pop(engine_id, None)
+        if uuid:
+            attributes[LABEL_UUID] = uuid
+
     stopped = threading.Event()
 
     def run() -> None:
@@ -80,6 +102,8 @@ def watch(conn: DockerConnection, emit: Callable[[Event], None]) -> Callable[[],
             for msg in stream:
                 if stopped.is_set():
                     break
+                if isinstance(msg, dict) and msg.get("Type") == "network":
+                    network_uuid(msg)
                 event = translate_event(msg) if isinstance(msg, dict) else None
                 if event is not None and not conn.is_own(event.kind.value, event.name):
                     emit(event)
