@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 import virtplug
+from virtplug.errors import VirtError
 from virtplug.uri import parse_uri
 
 __all__ = [
@@ -253,8 +254,15 @@ def resolve_targets(
     """
     entries = {e.name: e for e in virtplug.installed_drivers()}
     wanted: list[tuple[str, str | None]] = []
+    bad_uris: dict[str, str] = {}
     if uris or drivers:
-        wanted = [(parse_uri(text).driver, text) for text in uris]
+        for text in uris:
+            try:
+                wanted.append((parse_uri(text).driver, text))
+            except VirtError as exc:
+                name = text.split(":", 1)[0] or "invalid"
+                bad_uris[text] = str(exc)
+                wanted.append((name, text))
         wanted += [(name, None) for name in drivers]
     else:
         wanted = [(name, None) for name in sorted(entries)]
@@ -265,10 +273,16 @@ def resolve_targets(
         label = driver if n == 1 else f"{driver}-{n}"
         workdir = base_workdir / label
         workdir.mkdir(parents=True, exist_ok=True)
-        profile, problem = _load(driver, workdir)
         entry = entries.get(driver)
-        if entry is None and problem is None:
-            problem = f"driver '{driver}' is not installed"
+        profile: Profile | None = None
+        problem: str | None
+        if uri is not None and uri in bad_uris:
+            problem = f"invalid URI {uri!r}: {bad_uris[uri]}"
+        elif entry is None:
+            installed = ", ".join(sorted(entries)) or "none"
+            problem = f"driver '{driver}' is not installed (installed: {installed})"
+        else:
+            profile, problem = _load(driver, workdir)
         if profile is not None:
             if uri is not None:
                 profile = attrs.evolve(profile, uri=uri)

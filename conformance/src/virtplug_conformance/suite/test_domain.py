@@ -55,6 +55,9 @@ def test_identity(vp: Case) -> None:
     vp.check(len(names) == len(set(names)), f"domain.list repeats names: {names}", op="domain.list")
     vp.check(len(uuids) == len(set(uuids)), "domain.list repeats UUIDs", op="domain.list")
     vp.check({a.name, b.name} <= set(names), "domain.list misses defined domains", op="domain.list")
+    vp.check(
+        names == sorted(names), f"domain.list is not ordered by name: {names}", op="domain.list"
+    )
     for dom in (a, b):
         by_name = vp.conn.lookup_domain(dom.name)
         by_uuid = vp.conn.lookup_domain(uuid=dom.uuid)

@@ -111,6 +111,12 @@ def test_events_of_operation(vp: Case, op: str) -> None:
         f"(sources {[e.source for e in got]}): missing, extra or out of order",
         op=op,
     )
+    uuids = {e.uuid for e in got}
+    vp.check(
+        len(uuids) <= 1 and "" not in uuids,
+        f"events of {op} carry UUIDs {sorted(uuids)}: each must carry the object's UUID",
+        op=op,
+    )
     if op == "domain.define":
         again = _record(vp, name, lambda: vp.conn.define_domain(vp.conn.lookup_domain(name).xml()))
         vp.check(

@@ -82,6 +82,12 @@ def test_network_identity(vp: Case) -> None:
         "a defined network is listed transient",
         op="network.list",
     )
+    ordered = [n.name for n in vp.conn.list_networks()]
+    vp.check(
+        ordered == sorted(ordered),
+        f"network.list is not ordered by name: {ordered}",
+        op="network.list",
+    )
     net.autostart = True
     vp.check(net.autostart is True, "network autostart did not turn on", op="network.set_autostart")
     vp.raises(
@@ -155,6 +161,10 @@ def test_pool_identity(vp: Case) -> None:
     vp.check(
         name not in names(persistent=False), "a defined pool is listed transient", op="pool.list"
     )
+    ordered = [p.name for p in vp.conn.list_pools()]
+    vp.check(
+        ordered == sorted(ordered), f"pool.list is not ordered by name: {ordered}", op="pool.list"
+    )
     pool.autostart = True
     vp.check(pool.autostart is True, "pool autostart did not turn on", op="pool.set_autostart")
     vp.raises(
@@ -197,6 +207,13 @@ def test_volume_identity(vp: Case) -> None:
     original = codec.parse_volume(vp.volume_xml(name))
     vol = vp.new_volume(pool, name=name)
     vp.check(name in vp.volume_names(pool), "a created volume is not listed", op="volume.list")
+    vp.new_volume(pool)
+    ordered = [v.name for v in pool.list_volumes()]
+    vp.check(
+        ordered == sorted(ordered),
+        f"volume.list is not ordered by name: {ordered}",
+        op="volume.list",
+    )
     path = vol.path
     for found, op in (
         (pool.lookup_volume(name), "volume.lookup_by_name"),

@@ -8,12 +8,22 @@ autostart, id).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 from virtplug import ErrorCode
-from virtplug.models import new_uuid
+from virtplug.models import (
+    CrashedReason,
+    DomainState,
+    NoStateReason,
+    PausedReason,
+    RunningReason,
+    ShutdownReason,
+    ShutoffReason,
+    new_uuid,
+)
 
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_cells
@@ -24,6 +34,15 @@ from virtplug_conformance.suite._cells import (
     VOLUME_CELLS,
     Cell,
 )
+
+_REASONS: dict[DomainState, type[enum.IntEnum]] = {
+    DomainState.NOSTATE: NoStateReason,
+    DomainState.RUNNING: RunningReason,
+    DomainState.PAUSED: PausedReason,
+    DomainState.SHUTDOWN: ShutdownReason,
+    DomainState.SHUTOFF: ShutoffReason,
+    DomainState.CRASHED: CrashedReason,
+}
 
 #: graceful shutdown: seconds before the driver may kill (keeps runs short)
 SHUTDOWN_TIMEOUT = 3.0
@@ -116,6 +135,14 @@ def test_domain_transition(vp: Case, cell: Cell) -> None:
         lambda: vp.domain_fingerprint(name),
         lambda: vp.domain_status(name),
     )
+    if not isinstance(cell.expect, ErrorCode) and cell.expect != "gone":
+        state, reason = conn._call("domain.state", name=name)
+        enum = _REASONS.get(DomainState(state))
+        vp.check(
+            enum is None or int(reason) in {int(r) for r in enum},
+            f"domain.state: reason {reason!r} is not a {getattr(enum, '__name__', '?')} value",
+            op="domain.state",
+        )
     if cell.action == "define_same_uuid" and not isinstance(cell.expect, ErrorCode):
         inactive = conn._call("domain.xml", name=name, inactive=True)
         vp.check(
