@@ -26,7 +26,7 @@ import pluggy
 
 from virtplug import hookspecs
 from virtplug._loader import DriverEntry, load_middleware
-from virtplug._markers import PROJECT, Unsupported
+from virtplug._markers import PROJECT, Unsupported, hookimpl
 from virtplug.errors import (
     DriverLoadError,
     InternalError,
@@ -207,6 +207,30 @@ _LOOKUP_HOOK = {
 }
 
 
+def _with_spec_signature(
+    hook: str, params: list[str], body: Callable[..., Generator[None, Any, Any]]
+) -> Callable[..., Generator[None, Any, Any]]:
+    """Return a generator function named *hook* whose parameters are exactly *params*.
+
+    pluggy decides which hook arguments a hookimpl receives from the function's
+    real parameter list (its code object), so a generic ``*args`` wrapper would
+    receive nothing. The forwarder is generated from the hookspec's own parameter
+    names (identifiers from this package, never user input) and delegates to
+    *body* with ``yield from``, so pluggy's ``send``/``throw`` reach *body*.
+    """
+    for param in params:
+        if not param.isidentifier():  # pragma: no cover - hookspecs are ours
+            raise ValueError(f"bad hook parameter name {param!r}")
+    args = ", ".join(params)
+    packed = f"({args},)" if params else "()"
+    source = f"def {hook}({args}):\n    return (yield from _body(*{packed}))\n"
+    namespace: dict[str, Any] = {"_body": body}
+    exec(compile(source, f"<virtplug hookwrapper {hook}>", "exec"), namespace)
+    forwarder: Callable[..., Generator[None, Any, Any]] = namespace[hook]
+    forwarder.__doc__ = body.__doc__
+    return forwarder
+
+
 class _CoreWrappers:
     """The core's hookwrappers, one generated per hookspec."""
 
@@ -237,11 +261,7 @@ class _CoreWrappers:
                 d.emit_for(op, before, result)
             return result
 
-        wrapper.__name__ = hook
-        wrapper.__signature__ = inspect.signature(spec)  # type: ignore[attr-defined]
-        from virtplug._markers import hookimpl
-
-        return hookimpl(wrapper=True)(wrapper)
+        return hookimpl(wrapper=True)(_with_spec_signature(hook, params, wrapper))
 
 
 class _Tracer:
@@ -286,11 +306,7 @@ class _Tracer:
             )
             return result
 
-        tracer.__name__ = hook
-        tracer.__signature__ = inspect.signature(spec)  # type: ignore[attr-defined]
-        from virtplug._markers import hookimpl
-
-        return hookimpl(wrapper=True, tryfirst=True)(tracer)
+        return hookimpl(wrapper=True, tryfirst=True)(_with_spec_signature(hook, params, tracer))
 
 
 def _tracing_enabled() -> bool:
