@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from virtplug.errors import (
     ErrorCode,
     InvalidArgError,
     NoConnectError,
+    OperationTimeoutError,
     VirtError,
 )
 from virtplug_docker.conformance import DOMAIN_XML
@@ -139,14 +141,23 @@ def test_unix_socket_and_engine_death(shortdir: Path, api: docker.APIClient) -> 
     sock = shortdir / "u.sock"
     client = docker.APIClient(base_url=f"unix://{sock}", version="1.41")
     with dockerd(shortdir / "unix", [f"unix://{sock}"], client=client) as proc:
-        conn = virtplug.open(f"docker+unix://{sock}")
+        uri = f"docker+unix://{sock}?timeout=3"
+        conn = virtplug.open(uri)
         assert conn.is_alive()
         assert conn.list_domains() == []
-        proc.kill()
-        proc.wait(30)
+        # the engine hangs mid-operation: the call times out, naming the engine
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(OperationTimeoutError) as hung:
+                conn.list_domains()
+            assert str(sock) in str(hung.value)
+            assert conn.is_alive() is False
+        finally:
+            proc.kill()  # then it dies
+            proc.wait(30)
         with pytest.raises(NoConnectError) as err:
             conn.list_domains()
-        assert f"docker+unix://{sock}" in str(err.value)
+        assert uri in str(err.value)
         with pytest.raises(NoConnectError):
             conn.lookup_domain("anything")
         assert conn.is_alive() is False
