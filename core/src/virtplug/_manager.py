@@ -13,11 +13,13 @@ every hook, never in drivers:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
 import sys
 import time
+import types
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Literal
 
@@ -218,17 +220,33 @@ def _with_spec_signature(
     names (identifiers from this package, never user input) and delegates to
     *body* with ``yield from``, so pluggy's ``send``/``throw`` reach *body*.
     """
+    code = _forwarder_code(hook, tuple(params))
+    forwarder: Callable[..., Generator[None, Any, Any]] = types.FunctionType(
+        code, {"_body": body}, hook
+    )
+    forwarder.__doc__ = body.__doc__
+    return forwarder
+
+
+@functools.cache
+def _spec_params(hook: str) -> tuple[str, ...]:
+    """The parameter names of hookspec *hook* (computed once per process)."""
+    return tuple(inspect.signature(getattr(hookspecs, hook)).parameters)
+
+
+@functools.cache
+def _forwarder_code(hook: str, params: tuple[str, ...]) -> types.CodeType:
+    """Compile the forwarder for one hook once per process (connections reuse it)."""
     for param in params:
         if not param.isidentifier():  # pragma: no cover - hookspecs are ours
             raise ValueError(f"bad hook parameter name {param!r}")
     args = ", ".join(params)
     packed = f"({args},)" if params else "()"
     source = f"def {hook}({args}):\n    return (yield from _body(*{packed}))\n"
-    namespace: dict[str, Any] = {"_body": body}
+    namespace: dict[str, Any] = {}
     exec(compile(source, f"<virtplug hookwrapper {hook}>", "exec"), namespace)
-    forwarder: Callable[..., Generator[None, Any, Any]] = namespace[hook]
-    forwarder.__doc__ = body.__doc__
-    return forwarder
+    code: types.CodeType = namespace[hook].__code__
+    return code
 
 
 class _CoreWrappers:
@@ -246,7 +264,7 @@ class _CoreWrappers:
 
     def _make(self, hook: str, spec: Callable[..., Any]) -> Callable[..., Any]:
         op = hookspecs.operation_name(hook)
-        params = list(inspect.signature(spec).parameters)
+        params = list(_spec_params(hook))
         mutating = op in hookspecs.MUTATING
         events = _emits(op)
         d = self._d
@@ -276,7 +294,7 @@ class _Tracer:
             setattr(self, hook, self._make(hook, spec))
 
     def _make(self, hook: str, spec: Callable[..., Any]) -> Callable[..., Any]:
-        params = list(inspect.signature(spec).parameters)
+        params = list(_spec_params(hook))
         driver = self._driver
 
         def tracer(*args: Any) -> Generator[None, Any, Any]:
@@ -453,9 +471,7 @@ class Dispatcher:
             if len(driver_impls) != 1 or len(core_impls) != 1:
                 continue
             impl = driver_impls[0]
-            spec_args = tuple(
-                inspect.signature(getattr(hookspecs, hookspecs.hook_name(op))).parameters
-            )
+            spec_args = _spec_params(hookspecs.hook_name(op))
             if tuple(impl.argnames) + tuple(impl.kwargnames) != spec_args:
                 continue  # opt-in subset of arguments: let pluggy pick them
             fast[op] = (impl.function, op in hookspecs.MUTATING, _emits(op))
