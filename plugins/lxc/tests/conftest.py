@@ -15,11 +15,10 @@ import lxc
 import pytest
 import virtplug
 from pyroute2 import IPRoute
+from virtplug_lxc._net import nat_owner
 
 #: Bridges the tests name themselves start with this (<= 15 chars in total).
 TEST_BRIDGE_PREFIX = "vpltb"
-#: Prefixes of links the driver creates.
-DRIVER_PREFIXES = ("vpbr", "vpv", "vpt")
 
 _LXCPATHS: list[Path] = []
 
@@ -59,8 +58,9 @@ def cleanup_lxcpath(path: Path) -> None:
             data = json.loads(f.read_text())
             config = data["config"]
             bridge = config.get("bridge")
+            tag = f"virtplug-lxc:{nat_owner(str(path))}:{config['name']}"
             for rule in _nat_rules():
-                if f"virtplug-lxc:{config['name']}" in rule:
+                if tag in rule:
                     args = rule.replace("-A POSTROUTING", "-D POSTROUTING", 1)
                     subprocess.run(["sh", "-c", f"iptables -w -t nat {args}"], check=False)
             if bridge and config.get("forward") != "bridge" and bridge in _links():
@@ -68,25 +68,31 @@ def cleanup_lxcpath(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+_BRIDGES: list[str] = []
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _leak_check() -> Iterator[None]:
-    """At session end: no containers, bridges, veths or NAT rules left behind."""
-    before_links = _links()
-    before_rules = set(_nat_rules())
+    """At session end: none of this session's containers, bridges or NAT rules is left.
+
+    Only objects this session created are checked (other jobs may run LXC or the
+    conformance suite on this host at the same time).
+    """
     yield
     leaks: list[str] = []
     for path in _LXCPATHS:
         if path.is_dir() and lxc.list_containers(config_path=str(path)):
             leaks.append(f"containers left in {path}")
             cleanup_lxcpath(path)
-    new_links = _links() - before_links
-    for link in sorted(new_links):
-        if link.startswith((*DRIVER_PREFIXES, TEST_BRIDGE_PREFIX)):
-            leaks.append(f"link {link}")
-            subprocess.run(["ip", "link", "del", link], check=False)
-    new_rules = set(_nat_rules()) - before_rules
-    if new_rules:
-        leaks.append(f"NAT rules {sorted(new_rules)}")
+    links = _links()
+    for bridge in _BRIDGES:
+        if bridge in links:
+            leaks.append(f"bridge {bridge}")
+            subprocess.run(["ip", "link", "del", bridge], check=False)
+    owners = {nat_owner(str(path)) for path in _LXCPATHS}
+    for rule in _nat_rules():
+        if any(f"virtplug-lxc:{owner}:" in rule for owner in owners):
+            leaks.append(f"NAT rule {rule}")
     assert not leaks, f"LXC tests leaked: {leaks}"
 
 
@@ -122,7 +128,9 @@ def name() -> str:
 @pytest.fixture
 def bridge() -> str:
     """A bridge name unique on this host."""
-    return f"{TEST_BRIDGE_PREFIX}{uuid.uuid4().hex[:8]}"
+    name = f"{TEST_BRIDGE_PREFIX}{uuid.uuid4().hex[:8]}"
+    _BRIDGES.append(name)
+    return name
 
 
 @pytest.fixture

@@ -439,3 +439,21 @@ def test_container_created_outside_virtplug(
     dom.destroy()
     dom.undefine()
     assert not lxc.Container(name, str(lxcpath)).defined
+
+
+def test_read_only_watcher_sees_other_clients_once(
+    conn: virtplug.Connection, name: str, lxcpath: Path
+) -> None:
+    dom = conn.define_domain(busybox_xml(name))
+    with (
+        virtplug.open(f"lxc://{lxcpath}", readonly=True) as ro,
+        ro.events(kinds=["domain"], names=[name]) as sub,
+    ):
+        time.sleep(0.6)  # let the watcher take its first look
+        dom.start()  # another connection: a backend event for this one
+        assert lxc.Container(name, str(lxcpath)).wait("RUNNING", 5)
+        time.sleep(0.8)
+        lxc.Container(name, str(lxcpath)).stop()
+        time.sleep(1.5)
+        seen = [(e.type_name, e.source) for e in sub.drain()]
+    assert seen == [("STARTED", "backend"), ("STOPPED", "backend")]

@@ -11,6 +11,7 @@ from lxc_helpers import busybox_xml, network_xml
 from pyroute2 import IPRoute
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.models import PoolState
+from virtplug_lxc._net import nat_owner
 
 pytestmark = pytest.mark.lxc
 
@@ -26,13 +27,13 @@ def _bridge_addrs(bridge: str) -> list[str] | None:
         ]
 
 
-def _nat_rule_present(name: str, octet: int) -> bool:
+def _nat_rule_present(lxcpath: Path, name: str, octet: int) -> bool:
     out = subprocess.run(
         ["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True
     ).stdout
+    tag = f"virtplug-lxc:{nat_owner(str(lxcpath))}:{name}"
     return any(
-        f"virtplug-lxc:{name}" in ln and f"10.251.{octet}.0/24" in ln and "MASQUERADE" in ln
-        for ln in out.splitlines()
+        tag in ln and f"10.251.{octet}.0/24" in ln and "MASQUERADE" in ln for ln in out.splitlines()
     )
 
 
@@ -45,7 +46,7 @@ def test_network_lifecycle_with_nat(
     net.start()
     assert net.is_active()
     assert _bridge_addrs(bridge) == [f"10.251.{octet}.1/24"]
-    assert _nat_rule_present("natnet", octet)
+    assert _nat_rule_present(lxcpath, "natnet", octet)
     with pytest.raises(VirtError) as exc:
         net.start()
     assert (exc.value.code, exc.value.message) == (
@@ -60,7 +61,7 @@ def test_network_lifecycle_with_nat(
     assert net.autostart is True
     net.stop()
     assert _bridge_addrs(bridge) is None
-    assert not _nat_rule_present("natnet", octet)
+    assert not _nat_rule_present(lxcpath, "natnet", octet)
     with pytest.raises(VirtError) as exc:
         net.stop()
     assert exc.value.code == ErrorCode.OPERATION_INVALID

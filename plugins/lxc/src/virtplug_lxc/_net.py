@@ -29,6 +29,7 @@ __all__ = [
     "link_names",
     "make_veth",
     "name_for",
+    "nat_owner",
     "remove_nat",
     "setup_guest_link",
 ]
@@ -197,6 +198,11 @@ def delete_guest_link(pid: int, name: str) -> None:
 
 
 # -- NAT ----------------------------------------------------------------------
+
+
+def nat_owner(lxcpath: str) -> str:
+    """The short tag naming an lxcpath in NAT rule comments."""
+    return hashlib.sha1(lxcpath.encode()).hexdigest()[:10]
 
 
 def _nat_rule(network: str, subnet: str) -> list[str]:

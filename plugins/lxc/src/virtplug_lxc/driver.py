@@ -90,6 +90,7 @@ from virtplug_lxc._config import (
 )
 from virtplug_lxc._host import cgroup_features, cgroup_layout, meminfo, node_facts
 from virtplug_lxc._live import bind_mount_live, run, unmount_live
+from virtplug_lxc._net import nat_owner
 from virtplug_lxc._state import (
     LXCConnection,
     Meta,
@@ -283,6 +284,7 @@ class LXCDriver:
     def _watch(
         self, conn: LXCConnection, emit: Callable[[Event], None], stop: threading.Event
     ) -> None:
+        reported: set[str] = set()
         try:
             before = self._observe(conn)
         except Exception:
@@ -299,10 +301,14 @@ class LXCDriver:
                     else:
                         del now[name]
             for event, stopped in _diff_states(before, now, conn.token, conn.recently_removed):
-                emit(event)
                 if stopped:
+                    if event.name in reported:
+                        continue  # read-only: the stop could not be recorded; say it once
+                    reported.add(event.name)
                     with contextlib.suppress(Exception):
                         self._mark_stopped(conn, event.name)
+                emit(event)
+            reported -= {n for n, seen in now.items() if seen.state != DomainState.SHUTOFF}
             before = now
 
     # ------------------------------------------------------------------
@@ -1486,6 +1492,11 @@ class LXCDriver:
             self._net_up(conn, data)  # saves the definition once the bridge is up
             return self._net_ref(data)
 
+    @staticmethod
+    def _nat_tag(conn: LXCConnection, network: str) -> str:
+        """Identifies a network's NAT rule: a hash of the lxcpath, then the network name."""
+        return f"{nat_owner(str(conn.lxcpath))}:{network}"
+
     def _net_up(self, conn: LXCConnection, data: dict[str, Any]) -> None:
         config: NetworkConfig = data["config"]
         bridge = str(config.bridge)
@@ -1503,7 +1514,10 @@ class LXCDriver:
                 )
                 if config.forward == "nat" and ipv4 is not None:
                     try:
-                        _net.add_nat(config.name, _net.subnet_of(ipv4.address, ipv4.prefix))
+                        _net.add_nat(
+                            self._nat_tag(conn, config.name),
+                            _net.subnet_of(ipv4.address, ipv4.prefix),
+                        )
                     except _net.NetError:
                         _net.delete_link(bridge)
                         raise
@@ -1518,7 +1532,9 @@ class LXCDriver:
         ipv4 = next((ip for ip in config.ips if ip.family == "ipv4"), None)
         try:
             if config.forward == "nat" and ipv4 is not None:
-                _net.remove_nat(config.name, _net.subnet_of(ipv4.address, ipv4.prefix))
+                _net.remove_nat(
+                    self._nat_tag(conn, config.name), _net.subnet_of(ipv4.address, ipv4.prefix)
+                )
             if config.forward != "bridge":
                 _net.delete_link(str(config.bridge))
         except _net.NetError as exc:
