@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 
 import docker
 import docker.errors
+
 import virtplug
 
 HERE = Path(__file__).resolve().parent

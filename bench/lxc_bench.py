@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import lxc
+
 import virtplug
 
 HERE = Path(__file__).resolve().parent

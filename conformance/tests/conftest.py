@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
+
 from virtplug import xml as codec
 from virtplug.models import NodeDocument
 from virtplug.testing import registered_driver

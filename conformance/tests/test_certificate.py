@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from virtplug.hookspecs import OPERATIONS
 from virtplug_conformance import certificate as cert
 from virtplug_conformance.harness import MANDATORY

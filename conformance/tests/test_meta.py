@@ -7,6 +7,7 @@ import inspect
 import pkgutil
 
 import pytest
+
 from virtplug.hookspecs import MUTATING, OPERATIONS
 from virtplug_conformance import suite
 from virtplug_conformance.registry import (

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 import virtplug
 from virtplug_conformance import certificate as cert
 from virtplug_conformance import cli

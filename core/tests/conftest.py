@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
 import virtplug
 from virtplug import errors, hookimpl, unsupported
 from virtplug.models import (

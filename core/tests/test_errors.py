@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from virtplug import errors
 from virtplug.errors import ErrorCode
 

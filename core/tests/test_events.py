@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+
 import virtplug
 from virtplug.events import EventBus
 from virtplug.models import DomainConfig, DomainEventType, Event, EventKind

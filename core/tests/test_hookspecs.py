@@ -6,6 +6,7 @@ import inspect
 import re
 
 import pytest
+
 from virtplug import hookspecs
 from virtplug._markers import PROJECT
 

@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 import pytest
-import virtplug
 from conftest import MiniDriver
+
+import virtplug
 from virtplug import errors, hookimpl, hookspecs, unsupported
 from virtplug.errors import ErrorCode
 from virtplug.models import DomainConfig, DomainState

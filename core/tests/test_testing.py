@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 import virtplug
 from virtplug import hookimpl
 from virtplug.errors import DriverNotFoundError, InvalidArgError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from virtplug.errors import InvalidArgError
 from virtplug.uri import default_uri, parse_uri
 

@@ -11,6 +11,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from virtplug import xml as vx
 from virtplug.errors import ErrorCode, InvalidArgError, XMLError
 from virtplug.models import (

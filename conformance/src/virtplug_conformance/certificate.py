@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from virtplug.hookspecs import OPERATIONS
-
 from virtplug_conformance.harness import MANDATORY
 from virtplug_conformance.outcomes import LEVELS, OUTCOMES, compute_level, run_passed
 

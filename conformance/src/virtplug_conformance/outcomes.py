@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
-from virtplug.hookspecs import OPERATIONS
 
+from virtplug.hookspecs import OPERATIONS
 from virtplug_conformance.harness import MANDATORY
 
 __all__ = [

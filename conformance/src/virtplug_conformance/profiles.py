@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
+
 import virtplug
 from virtplug.errors import VirtError
 from virtplug.uri import parse_uri

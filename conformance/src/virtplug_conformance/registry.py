@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 import pytest
+
 from virtplug.hookspecs import OPERATIONS
 
 __all__ = [

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from virtplug import hookimpl, unsupported
 from virtplug.errors import (
     NoDomainError,

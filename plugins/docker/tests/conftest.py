@@ -10,6 +10,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+
 import virtplug
 from virtplug_docker import testimage
 from virtplug_docker.conformance import DOMAIN_XML

@@ -9,8 +9,9 @@ from typing import Any
 
 import docker
 import pytest
-import virtplug
 from conftest import IMAGE
+
+import virtplug
 from virtplug.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,

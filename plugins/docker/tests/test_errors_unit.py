@@ -8,6 +8,7 @@ from unittest import mock
 import docker.errors
 import pytest
 import requests
+
 from virtplug.errors import ErrorCode, VirtError
 from virtplug_docker import _events
 from virtplug_docker._errors import translate, translating

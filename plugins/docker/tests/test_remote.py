@@ -13,10 +13,11 @@ import docker
 import docker.errors
 import docker.tls
 import pytest
-import virtplug
-import virtplug_docker
 from _backends import dockerd, free_port, make_certs, registry, sshd
 from conftest import IMAGE, PREFIX
+
+import virtplug
+import virtplug_docker
 from virtplug.errors import (
     AuthCancelledError,
     AuthFailedError,

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import docker
 import pytest
-import virtplug
 from conftest import IMAGE, PREFIX
+
+import virtplug
 from virtplug.errors import (
     ConfigUnsupportedError,
     ErrorCode,

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import lxc
 import pytest
-import virtplug
 from pyroute2 import IPRoute
+
+import virtplug
 from virtplug_lxc._net import nat_owner
 
 #: Bridges the tests name themselves start with this (<= 15 chars in total).

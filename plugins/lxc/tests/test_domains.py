@@ -9,8 +9,9 @@ from pathlib import Path
 
 import lxc
 import pytest
-import virtplug
 from lxc_helpers import busybox_xml, make_busybox_rootfs, network_xml
+
+import virtplug
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.models import DomainState, ShutoffReason
 

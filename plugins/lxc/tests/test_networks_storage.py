@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import virtplug
 from lxc_helpers import busybox_xml, network_xml
 from pyroute2 import IPRoute
+
+import virtplug
 from virtplug.errors import ErrorCode, VirtError
 from virtplug.models import PoolState
 from virtplug_lxc._net import nat_owner

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from virtplug.errors import ErrorCode, InvalidArgError, OperationFailedError, VirtError, XMLError
 from virtplug.models import (
     DomainConfig,

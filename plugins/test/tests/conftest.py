@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 import virtplug
 from virtplug import hookspecs
 from virtplug import xml as codec

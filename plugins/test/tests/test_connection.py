@@ -7,6 +7,8 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from vt_helpers import domain_xml, expect
+
 import virtplug
 from virtplug import DomainState, ErrorCode
 from virtplug import xml as codec
@@ -14,7 +16,6 @@ from virtplug.errors import InvalidConnectionError
 from virtplug.models import Credentials, NodeDocument, NodeInfo
 from virtplug.uri import parse_uri
 from virtplug_test import DOMAIN_TYPES, TestDriver
-from vt_helpers import domain_xml, expect
 
 E = ErrorCode
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid as uuidlib
 
 import pytest
+from vt_helpers import domain_xml, expect, network_xml
+
 import virtplug
 from virtplug import DomainState, ErrorCode
 from virtplug.models import (
@@ -15,7 +17,6 @@ from virtplug.models import (
     RunningReason,
     ShutoffReason,
 )
-from vt_helpers import domain_xml, expect, network_xml
 
 E = ErrorCode
 

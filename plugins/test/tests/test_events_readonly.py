@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from vt_helpers import domain_xml, expect, network_xml, pool_xml
+
 import virtplug
 from virtplug import ErrorCode
 from virtplug.hookspecs import MUTATING
@@ -20,7 +22,6 @@ from virtplug.models import (
     VolumeConfig,
 )
 from virtplug_test import _backend
-from vt_helpers import domain_xml, expect, network_xml, pool_xml
 
 E = ErrorCode
 

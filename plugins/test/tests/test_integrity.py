@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from vt_helpers import domain_xml, network_xml, pool_xml, volume_xml
+
 import virtplug
 from virtplug.models import (
     DomainConfig,
@@ -19,7 +21,6 @@ from virtplug.models import (
     VolumeConfig,
 )
 from virtplug_test import _backend
-from vt_helpers import domain_xml, network_xml, pool_xml, volume_xml
 
 TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 

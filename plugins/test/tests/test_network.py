@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
+from vt_helpers import domain_xml, expect, network_xml
+
 import virtplug
 from virtplug import ErrorCode
-from vt_helpers import domain_xml, expect, network_xml
 
 E = ErrorCode
 

@@ -11,12 +11,13 @@ import textwrap
 import time
 
 import pytest
+from vt_helpers import domain_xml, expect, network_xml
+
 import virtplug
 from virtplug import DomainState, ErrorCode
 from virtplug import xml as codec
 from virtplug.models import NodeDocument, PausedReason
 from virtplug_test import _backend
-from vt_helpers import domain_xml, expect, network_xml
 
 E = ErrorCode
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from vt_helpers import domain_xml, expect
+
 import virtplug
 from virtplug import DomainState, ErrorCode
 from virtplug.models import PausedReason, RunningReason, ShutoffReason, SnapshotConfig
-from vt_helpers import domain_xml, expect
 
 E = ErrorCode
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid as uuidlib
 
 import pytest
+from vt_helpers import domain_xml, expect, pool_xml, volume_xml
+
 import virtplug
 from virtplug import ErrorCode, PoolState
-from vt_helpers import domain_xml, expect, pool_xml, volume_xml
 
 E = ErrorCode
 GIB = 1024**3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 import virtplug
 from virtplug.errors import VirtError
 

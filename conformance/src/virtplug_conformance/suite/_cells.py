@@ -8,6 +8,7 @@ rejected call must leave the object unchanged); any other cell is positive.
 from __future__ import annotations
 
 import attrs
+
 from virtplug import ErrorCode
 
 __all__ = ["DOMAIN_CELLS", "NETWORK_CELLS", "POOL_CELLS", "VOLUME_CELLS", "Cell"]

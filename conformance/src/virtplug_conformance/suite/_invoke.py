@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from virtplug.api import Connection, Domain, Network, Snapshot, StoragePool, StorageVolume
 from virtplug.models import DomainState, PoolRef, SnapshotConfig, SnapshotInfo, new_uuid
-
 from virtplug_conformance.harness import Case
 
 __all__ = ["FALLBACK_XML", "INVOKE", "Subjects", "World", "build_world", "subjects_for"]

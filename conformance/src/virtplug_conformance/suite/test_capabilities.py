@@ -10,9 +10,9 @@ operation raising NO_SUPPORT, is caught on every call the suite makes.)
 from __future__ import annotations
 
 import pytest
+
 from virtplug import ErrorCode
 from virtplug.hookspecs import OPERATIONS
-
 from virtplug_conformance.harness import MANDATORY, Case
 from virtplug_conformance.suite._invoke import INVOKE, World, subjects_for
 

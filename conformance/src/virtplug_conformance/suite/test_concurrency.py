@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import attrs
+
 from virtplug import ErrorCode, VirtError
 from virtplug.models import new_uuid
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from virtplug import ErrorCode
 from virtplug.models import Event, HostCapabilities, NodeInfo
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 

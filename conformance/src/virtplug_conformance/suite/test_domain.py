@@ -10,10 +10,10 @@ import os
 from typing import Any
 
 import attrs
+
 from virtplug import DomainState, ErrorCode
 from virtplug import xml as codec
 from virtplug.models import DomainConfig, SnapshotConfig, new_uuid
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+
 from virtplug import ErrorCode, PoolState
 from virtplug import xml as codec
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 from virtplug_conformance.suite.test_domain import config_diff

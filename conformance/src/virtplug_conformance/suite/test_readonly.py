@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from virtplug import ErrorCode
 from virtplug.hookspecs import MUTATING, OPERATIONS
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_each
 from virtplug_conformance.suite._invoke import INVOKE, World, build_world, subjects_for

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from virtplug import ErrorCode
 from virtplug.models import (
     CrashedReason,
@@ -24,7 +25,6 @@ from virtplug.models import (
     ShutoffReason,
     new_uuid,
 )
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_cells
 from virtplug_conformance.suite._cells import (

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import attrs
 import pytest
-from virtplug import ErrorCode
 
+from virtplug import ErrorCode
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_each
 from virtplug_conformance.suite._invoke import INVOKE, World, build_world, subjects_for

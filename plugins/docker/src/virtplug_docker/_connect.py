@@ -24,6 +24,7 @@ from typing import Any
 import docker
 import docker.tls
 from docker.utils import kwargs_from_env
+
 from virtplug.errors import InvalidArgError
 from virtplug.uri import URI
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import docker.errors
 import requests.exceptions
+
 from virtplug.errors import (
     AuthFailedError,
     ConfigUnsupportedError,

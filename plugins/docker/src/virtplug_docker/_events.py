@@ -14,7 +14,6 @@ from virtplug.models import (
     EventKind,
     NetworkEventType,
 )
-
 from virtplug_docker._codec import LABEL_PERSISTENT, LABEL_UUID, derived_uuid
 from virtplug_docker._state import DockerConnection
 

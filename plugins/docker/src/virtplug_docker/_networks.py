@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import docker.errors
+
 from virtplug.errors import (
     ConfigUnsupportedError,
     NoNetworkError,
@@ -27,7 +28,6 @@ from virtplug.errors import (
     OperationInvalidError,
 )
 from virtplug.models import NetworkConfig, NetworkInfo, NetworkRef
-
 from virtplug_docker._codec import (
     LABEL_AUTOSTART,
     LABEL_CONFIG,

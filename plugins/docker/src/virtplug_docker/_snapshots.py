@@ -17,9 +17,9 @@ import time
 from typing import Any
 
 import docker.errors
+
 from virtplug.errors import NoDomainSnapshotError, OperationFailedError
 from virtplug.models import DomainState, SnapshotConfig, SnapshotInfo
-
 from virtplug_docker import _domains as doms
 from virtplug_docker._codec import domain_from_json, domain_to_json
 from virtplug_docker._state import DockerConnection, Facts

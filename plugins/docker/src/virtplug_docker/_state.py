@@ -12,9 +12,9 @@ from typing import Any, TypeVar, cast
 
 import docker
 import requests
+
 from virtplug.models import AuthCallback, DomainConfig
 from virtplug.uri import URI
-
 from virtplug_docker._errors import Kind, translating
 
 __all__ = ["DockerConnection", "Facts"]

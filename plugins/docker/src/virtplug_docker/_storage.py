@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import docker.errors
+
 from virtplug.errors import (
     ConfigUnsupportedError,
     InvalidArgError,
@@ -40,7 +41,6 @@ from virtplug.models import (
     VolumeInfo,
     VolumeRef,
 )
-
 from virtplug_docker import registry
 from virtplug_docker._codec import (
     LABEL_AUTOSTART,

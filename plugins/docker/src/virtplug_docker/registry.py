@@ -22,6 +22,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 import docker.errors
+
 from virtplug.errors import (
     AuthCancelledError,
     AuthFailedError,
@@ -30,12 +31,10 @@ from virtplug.errors import (
     OperationFailedError,
 )
 from virtplug.models import Credentials
-
 from virtplug_docker._errors import explanation, translate
 
 if TYPE_CHECKING:
     from virtplug.api import Connection
-
     from virtplug_docker._state import DockerConnection
 
 __all__ = ["pull", "push", "registry_login", "registry_logout", "registry_of"]

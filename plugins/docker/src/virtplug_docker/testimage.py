@@ -19,8 +19,8 @@ from typing import Any
 
 import docker
 import docker.errors
-from virtplug.uri import parse_uri
 
+from virtplug.uri import parse_uri
 from virtplug_docker._connect import make_client
 
 __all__ = ["DEFAULT_TAG", "build", "ensure", "main", "rootfs_tar"]

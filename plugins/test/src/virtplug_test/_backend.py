@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
+
 from virtplug import EVENTS_BY_OPERATION
 from virtplug.errors import (
     AuthCancelledError,
@@ -89,7 +90,6 @@ from virtplug.models import (
     VolumeRef,
     new_uuid,
 )
-
 from virtplug_test import _exec
 from virtplug_test._default import DEFAULT_NODE, GIB, default_document
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
+
 from virtplug import hookimpl
 from virtplug.errors import InvalidArgError, InvalidConnectionError
 from virtplug.models import (
@@ -41,7 +42,6 @@ from virtplug.models import (
     VolumeRef,
 )
 from virtplug.uri import URI
-
 from virtplug_test import _backend
 from virtplug_test._backend import Backend
 
