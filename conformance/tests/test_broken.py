@@ -28,6 +28,8 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             junitxml=str(tmp / "junit.xml"),
             certificate=str(tmp / "{driver}.json"),
             workdir=str(tmp / "work"),
+            # the broken events variant emits synchronously: no need to wait for late events
+            pytest_args=["--virtplug-settle", "0"],
         )
     return {"code": code, "certs": certs, "junit": (tmp / "junit.xml").read_text()}
 

@@ -85,14 +85,16 @@ class Harness:
     :ivar prefix: the run prefix (``vpc-<6 hex>-``).
     :ivar deadline: the per-call deadline keeper.
     :ivar violations: two-way honesty violations, by operation.
+    :ivar settle: seconds the event checks wait for late backend events.
     """
 
-    def __init__(self, target: Target, prefix: str) -> None:
+    def __init__(self, target: Target, prefix: str, *, settle: float = 0.1) -> None:
         if target.profile is None:
             raise ValueError(f"target {target.label} has no profile: {target.problem}")
         self.target = target
         self.profile: Profile = target.profile
         self.prefix = prefix
+        self.settle = settle
         self.deadline = Deadline(target.driver, target.timeout)
         self.violations: dict[str, list[str]] = {}
         self._counter = 0
@@ -243,7 +245,7 @@ class Harness:
             net.undefine()
 
     def remove_pool(self, name: str) -> None:
-        """Delete the volumes of, stop and undefine a pool, as far as it exists."""
+        """Delete the prefixed volumes of, stop and undefine a pool, as far as it exists."""
         conn = self.conn
         if not self.supports("pool.lookup_by_name"):
             return
@@ -257,7 +259,8 @@ class Harness:
         if active:
             if self.supports("volume.list") and self.supports("volume.delete"):
                 for vol in pool.list_volumes():
-                    vol.delete()
+                    if vol.name.startswith(LEFTOVER_PREFIX):  # never touch others' volumes
+                        vol.delete()
             pool.stop()
         if name in {p.name for p in conn.list_pools(persistent=True)}:
             pool.undefine()

@@ -75,6 +75,7 @@ class Run:
     backend: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     timing: dict[str, list[float]] = attrs.field(factory=dict)
     refused: bool = False
+    settle: float = 0.1
 
     def harness(self, target: Target) -> Harness:
         """The harness of *target* (created on first use)."""
@@ -82,7 +83,7 @@ class Run:
             raise ConformanceFailure(self.open_errors[target.label], operation="connection.open")
         h = self.harnesses.get(target.label)
         if h is None:
-            h = self.harnesses[target.label] = Harness(target, self.prefix)
+            h = self.harnesses[target.label] = Harness(target, self.prefix, settle=self.settle)
         return h
 
 
@@ -133,6 +134,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--virtplug-workdir", metavar="DIR", help="work directory (default: a fresh temp dir)"
     )
+    group.addoption(
+        "--virtplug-settle",
+        type=float,
+        default=0.1,
+        metavar="S",
+        help="seconds the event checks wait for late backend events (default 0.1)",
+    )
 
 
 def _active(config: pytest.Config) -> bool:
@@ -175,6 +183,7 @@ def pytest_configure(config: pytest.Config) -> None:
         certificate=config.getoption("virtplug_certificate"),
         matrix=config.getoption("virtplug_matrix"),
         workdir=workdir,
+        settle=float(config.getoption("virtplug_settle")),
     )
     config.stash[RUN_KEY] = run
     if config.args_source != pytest.Config.ArgsSource.ARGS:

@@ -20,9 +20,6 @@ from virtplug.models import Event, SnapshotConfig
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_each
 
-#: Seconds to wait for late (asynchronous) backend events when the driver has a watcher.
-SETTLE = 0.1
-
 EventKey = tuple[str, str, int]
 
 
@@ -82,7 +79,7 @@ def _record(vp: Case, name: str, action: Callable[[], object]) -> list[Event]:
     try:
         action()
         if vp.harness.supports("connection.watch_events"):
-            time.sleep(SETTLE)
+            time.sleep(vp.harness.settle)
     finally:
         sub.close()
     with lock:
