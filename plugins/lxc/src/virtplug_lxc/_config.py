@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import lxc
+
 from virtplug.errors import ConfigUnsupportedError, OperationFailedError
 from virtplug.models import DomainConfig, FilesystemConfig, InterfaceConfig
-
 from virtplug_lxc._host import cgroup_layout
 from virtplug_lxc._state import LOG_FILE, raw_set
 

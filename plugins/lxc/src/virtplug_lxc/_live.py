@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 import lxc
+
 from virtplug.errors import OperationFailedError, OperationTimeoutError
 from virtplug.models import ExecResult
 

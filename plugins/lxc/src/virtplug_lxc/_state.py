@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import lxc
+
 from virtplug.errors import (
     InvalidArgError,
     NoDomainError,
@@ -25,7 +26,6 @@ from virtplug.models import (
     FilesystemConfig,
     OSConfig,
 )
-
 from virtplug_lxc._store import dump_model, load_model, write_text
 
 __all__ = ["META_FILE", "LXCConnection", "Meta", "check_name", "lxc_state", "raw_set"]
