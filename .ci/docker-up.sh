@@ -14,7 +14,7 @@ LOG=/tmp/virtplug-dockerd.log
 PIDFILE=/tmp/virtplug-dockerd.pid
 IMAGE=virtplug/busybox:latest
 
-bash .ci/apt.sh docker.io busybox-static docker-registry openssh-server apache2-utils openssl
+bash .ci/apt.sh docker.io busybox-static docker-registry openssh-server apache2-utils openssl iproute2
 
 if ! docker info >/dev/null 2>&1; then
   echo "virtplug: starting dockerd (log: $LOG)" >&2

@@ -160,8 +160,10 @@ def _record(conn: DockerConnection, container_id: str) -> dict[str, str] | None:
     return labels
 
 
-def facts_from_inspect(conn: DockerConnection, attrs_: dict[str, Any]) -> Facts:
-    """Facts about a container from its inspect answer plus its override record (one call)."""
+def facts_from_inspect(
+    conn: DockerConnection, attrs_: dict[str, Any], *, record: bool = True
+) -> Facts:
+    """Facts about a container from its inspect answer plus (*record*) its override record."""
     cid = str(attrs_["Id"])
     labels = (attrs_.get("Config") or {}).get("Labels") or {}
     host = attrs_.get("HostConfig") or {}
@@ -170,7 +172,7 @@ def facts_from_inspect(conn: DockerConnection, attrs_: dict[str, Any]) -> Facts:
     else:
         persistent = not host.get("AutoRemove", False)
     facts = Facts(id=cid, uuid=uuid_of(labels, cid), persistent=persistent)
-    rec = _record(conn, cid)
+    rec = _record(conn, cid) if record else None
     if rec is not None:
         facts.record = True
         facts.persistent = rec.get(LABEL_PERSISTENT, "1") != "0"
@@ -187,8 +189,14 @@ def facts_from_inspect(conn: DockerConnection, attrs_: dict[str, Any]) -> Facts:
     return facts
 
 
-def load_facts(conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]] | None:
-    """Inspect the container *name* (checking its name) and cache its facts; ``None`` if gone."""
+def load_facts(
+    conn: DockerConnection, name: str, *, record: bool = True
+) -> tuple[Facts, dict[str, Any]] | None:
+    """Inspect the container *name* (checking its name) and cache its facts; ``None`` if gone.
+
+    With ``record=False`` the override record is not read (one engine call instead of two)
+    and nothing is cached: persistence, pending definition and MACs are then unknown.
+    """
     try:
         attrs_ = conn.api.inspect_container(conn.target(name))
     except docker.errors.NotFound:
@@ -200,8 +208,9 @@ def load_facts(conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]
     if str(attrs_.get("Name", "")).lstrip("/") != name:
         conn.forget(name)
         return None
-    facts = facts_from_inspect(conn, attrs_)
-    conn.remember(name, facts)
+    facts = facts_from_inspect(conn, attrs_, record=record)
+    if record:
+        conn.remember(name, facts)
     return facts, attrs_
 
 

@@ -252,9 +252,12 @@ class DockerDriver:
         refs.sort(key=lambda r: r.name)
         return refs
 
-    def _inspect(self, conn: DockerConnection, name: str) -> tuple[Facts, dict[str, Any]]:
+    def _inspect(
+        self, conn: DockerConnection, name: str, *, full: bool = True
+    ) -> tuple[Facts, dict[str, Any]]:
+        """Inspect the domain's container; *full* also reads its override record."""
         with conn.guard("domain", name):
-            found = doms.load_facts(conn, name)
+            found = doms.load_facts(conn, name, record=full)
         if found is None:
             raise not_found("domain", name)
         return found
@@ -269,7 +272,7 @@ class DockerDriver:
     @hookimpl
     def virtplug_domain_lookup_by_name(self, conn: DockerConnection, name: str) -> DomainRef:
         """Inspect the container (one call) and check its exact name."""
-        facts, attrs_ = self._inspect(conn, name)
+        facts, attrs_ = self._inspect(conn, name, full=False)
         return self._ref(name, facts, attrs_)
 
     @hookimpl
@@ -592,7 +595,7 @@ class DockerDriver:
     @_acting("domain")
     def virtplug_domain_reboot(self, conn: DockerConnection, name: str) -> None:
         """``restart`` of a running container (the engine would also start a stopped one)."""
-        _facts, attrs_ = self._inspect(conn, name)
+        _facts, attrs_ = self._inspect(conn, name, full=False)
         if (attrs_.get("State") or {}).get("Status") not in _ACTIVE:
             raise OperationInvalidError(_NOT_RUNNING)
         with conn.guard("domain", name):
@@ -632,7 +635,7 @@ class DockerDriver:
         except docker.errors.APIError as exc:
             if "not paused" not in _conflict_text(exc):
                 raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
-            _facts, attrs_ = self._inspect(conn, name)
+            _facts, attrs_ = self._inspect(conn, name, full=False)
             if (attrs_.get("State") or {}).get("Status") not in _ACTIVE:
                 raise OperationInvalidError(_NOT_RUNNING) from exc
             raise OperationInvalidError("domain is not paused") from exc
@@ -644,7 +647,7 @@ class DockerDriver:
     @hookimpl
     def virtplug_domain_state(self, conn: DockerConnection, name: str) -> tuple[DomainState, int]:
         """State and reason from ``inspect``."""
-        _facts, attrs_ = self._inspect(conn, name)
+        _facts, attrs_ = self._inspect(conn, name, full=False)
         state, reason = doms.state_of(attrs_)
         return state, int(reason)
 
@@ -685,7 +688,7 @@ class DockerDriver:
     @_acting("domain")
     def virtplug_domain_set_memory(self, conn: DockerConnection, name: str, kib: int) -> None:
         """``container.update(mem_limit)`` (live, and kept by the engine across restarts)."""
-        facts, attrs_ = self._inspect(conn, name)
+        facts, attrs_ = self._inspect(conn, name, full=False)
         config = doms.stored_config(conn, attrs_)
         if kib <= 0 or kib > config.memory_kib:
             raise InvalidArgError(
@@ -704,14 +707,14 @@ class DockerDriver:
             raise InvalidArgError(
                 f"requested vcpus {count} is outside 1..{conn.host_cpus} (the host's CPUs)"
             )
-        facts, _attrs = self._inspect(conn, name)
+        facts, _attrs = self._inspect(conn, name, full=False)
         with conn.guard("domain", name):
             conn.post("/containers/{0}/update", facts.id, data={"NanoCpus": int(count * 1e9)})
 
     @hookimpl
     def virtplug_domain_get_autostart(self, conn: DockerConnection, name: str) -> bool:
         """Autostart is restart policy ``always`` (started with the engine)."""
-        _facts, attrs_ = self._inspect(conn, name)
+        _facts, attrs_ = self._inspect(conn, name, full=False)
         policy = ((attrs_.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
         return bool(policy == doms.AUTOSTART_POLICY)
 
@@ -883,7 +886,7 @@ class DockerDriver:
     @hookimpl
     def virtplug_domain_stats(self, conn: DockerConnection, name: str) -> DomainStats:
         """One-shot ``stats`` (``stream=False``): CPU time, memory use and limit, PIDs."""
-        facts, attrs_ = self._inspect(conn, name)
+        facts, attrs_ = self._inspect(conn, name, full=False)
         if (attrs_.get("State") or {}).get("Status") not in _ACTIVE:
             raise OperationInvalidError(_NOT_RUNNING)
         with conn.guard("domain", name):
@@ -973,7 +976,7 @@ class DockerDriver:
         self, conn: DockerConnection, name: str
     ) -> Sequence[SnapshotInfo]:
         """Snapshot images labelled with the domain's UUID, oldest first."""
-        facts, _attrs = self._inspect(conn, name)
+        facts, _attrs = self._inspect(conn, name, full=False)
         with conn.guard("domain", name):
             return _snapshots.list_snapshots(conn, name, facts)
 
@@ -982,7 +985,7 @@ class DockerDriver:
         self, conn: DockerConnection, name: str, snapshot: str
     ) -> SnapshotInfo:
         """One snapshot by name."""
-        facts, _attrs = self._inspect(conn, name)
+        facts, _attrs = self._inspect(conn, name, full=False)
         with conn.guard("domain", name):
             img = _snapshots.find(conn, name, facts, snapshot)
         return _snapshots._info(name, img)
@@ -1008,7 +1011,7 @@ class DockerDriver:
         self, conn: DockerConnection, name: str, snapshot: str
     ) -> None:
         """Remove the snapshot image's tag."""
-        facts, _attrs = self._inspect(conn, name)
+        facts, _attrs = self._inspect(conn, name, full=False)
         with conn.guard("domain", name):
             _snapshots.delete(conn, name, facts, snapshot)
 
