@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from broken import VARIANTS, Variant
 from conftest import profile_for
+
 from virtplug.testing import registered_driver
 from virtplug_conformance import cli
 from virtplug_conformance.profiles import registered_profile

@@ -59,9 +59,11 @@ class _Worker:
             job()
 
     def submit(self, job: Callable[[], None]) -> None:
+        """Queue *job* on this worker."""
         self._jobs.put(job)
 
     def stop(self) -> None:
+        """End the worker after its current job."""
         self._jobs.put(None)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 import virtplug
 from virtplug import ErrorCode, VirtError
 from virtplug import xml as codec
@@ -33,7 +34,6 @@ from virtplug.models import (
     PoolRef,
     VolumeRef,
 )
-
 from virtplug_conformance._deadline import ConformanceFailure, Deadline
 from virtplug_conformance.profiles import Profile, Target
 

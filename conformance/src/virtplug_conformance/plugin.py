@@ -25,9 +25,9 @@ from typing import Any
 
 import attrs
 import pytest
+
 import virtplug
 from virtplug.errors import VirtError
-
 from virtplug_conformance import certificate as cert
 from virtplug_conformance import matrix as matrix_mod
 from virtplug_conformance._deadline import ConformanceFailure

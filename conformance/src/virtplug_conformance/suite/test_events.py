@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 import virtplug
 from virtplug import ErrorCode
 from virtplug.models import Event, SnapshotConfig
-
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_each
 
