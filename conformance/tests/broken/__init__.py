@@ -191,6 +191,17 @@ class EventsOutOfOrder(TestDriver):
         super().virtplug_domain_shutdown(conn, name, timeout)
 
 
+class DeafWatcher(TestDriver):
+    """Its watcher starts but never reports anything (events missing)."""
+
+    @hookimpl
+    def virtplug_connection_watch_events(
+        self, conn: TestConnection, emit: Callable[[Event], None]
+    ) -> Callable[[], None]:
+        """Watch nothing."""
+        return lambda: None
+
+
 class HangsOnReboot(TestDriver):
     """domain.reboot never returns."""
 
@@ -305,6 +316,13 @@ VARIANTS: tuple[Variant, ...] = (
         EventsOutOfOrder,
         ("test_events.py::test_events_of_operation[broken-events-domain.shutdown]",),
         {"domain.shutdown": "failed"},
+    ),
+    Variant(
+        "broken-deafwatch",
+        DeafWatcher,
+        ("test_connection.py::test_watch_events_sees_other_connections[broken-deafwatch]",),
+        {"connection.watch_events": "failed"},
+        timeout=2.0,
     ),
     Variant(
         "broken-hang",
