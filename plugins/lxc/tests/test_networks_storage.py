@@ -236,3 +236,25 @@ def test_volume_attached_to_domain_live_and_busy(
     dom.undefine()
     vol.delete()
     pool.stop()
+
+
+def test_autostart_networks_and_pools_start_with_the_next_connection(
+    conn: virtplug.Connection, lxcpath: Path, bridge: str, octet: int, tmp_path: Path
+) -> None:
+    net = conn.define_network(network_xml("auto", bridge, octet, forward=""))
+    net.autostart = True
+    target = tmp_path / "autopool"
+    target.mkdir()
+    pool = conn.define_pool(
+        f"<pool type='dir'><name>ap</name><target><path>{target}</path></target></pool>"
+    )
+    pool.autostart = True
+    assert not net.is_active() and not pool.is_active()
+    with virtplug.open(f"lxc://{lxcpath}", readonly=True) as ro:
+        assert not ro.lookup_network("auto").is_active()  # read-only starts nothing
+    with virtplug.open(f"lxc://{lxcpath}") as rw:
+        assert rw.lookup_network("auto").is_active()
+        assert rw.lookup_pool("ap").is_active()
+    assert _bridge_addrs(bridge) == [f"10.251.{octet}.1/24"]
+    net.stop()
+    pool.stop()

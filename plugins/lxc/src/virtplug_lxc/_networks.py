@@ -47,6 +47,20 @@ def _no_network(name: str) -> NoNetworkError:
 class NetworkHooks:
     """The ``virtplug_network_*`` hooks (a mixin of :class:`~virtplug_lxc.LXCDriver`)."""
 
+    def _autostart_networks(self, conn: LXCConnection) -> list[str]:
+        """Start inactive networks flagged autostart; return the names that failed."""
+        failed = []
+        for data in self._net_all(conn):
+            config: NetworkConfig = data["config"]
+            if not data.get("autostart") or self._net_active(data):
+                continue
+            with conn.lock(f"net:{config.name}"):
+                try:
+                    self._net_up(conn, data)
+                except VirtplugErrors:
+                    failed.append(config.name)
+        return failed
+
     # ------------------------------------------------------------------
     # Networks (Linux bridges)
     # ------------------------------------------------------------------
@@ -315,7 +329,7 @@ class NetworkHooks:
     def virtplug_network_set_autostart(
         self, conn: LXCConnection, name: str, autostart: bool
     ) -> None:
-        """Store the autostart flag (networks start when a connection opens them... see docs)."""
+        """Store the autostart flag: the next read-write connection to the lxcpath starts it."""
         with conn.lock(f"net:{name}"):
             data = self._net_load(conn, name)
             if not data.get("persistent", True):

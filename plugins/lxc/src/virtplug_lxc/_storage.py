@@ -63,6 +63,21 @@ def _no_volume(pool: str, name: str) -> NoStorageVolError:
 class StorageHooks:
     """The ``virtplug_pool_*`` and ``virtplug_volume_*`` hooks (a mixin of the driver)."""
 
+    def _autostart_pools(self, conn: LXCConnection) -> list[str]:
+        """Activate inactive pools flagged autostart; return the names that failed."""
+        failed = []
+        for data in self._pool_all(conn):
+            config: PoolConfig = data["config"]
+            if not data.get("autostart") or self._pool_active(data):
+                continue
+            if not Path(str(config.target)).is_dir():
+                failed.append(config.name)
+                continue
+            with conn.lock(f"pool:{config.name}"):
+                data["active"] = True
+                self._pool_save(conn, data)
+        return failed
+
     # ------------------------------------------------------------------
     # Storage pools (directories)
     # ------------------------------------------------------------------
@@ -309,7 +324,7 @@ class StorageHooks:
 
     @hookimpl
     def virtplug_pool_set_autostart(self, conn: LXCConnection, name: str, autostart: bool) -> None:
-        """Store the autostart flag."""
+        """Store the autostart flag: the next read-write connection to the lxcpath starts it."""
         with conn.lock(f"pool:{name}"):
             data = self._pool_load(conn, name)
             if not data.get("persistent", True):

@@ -10,6 +10,7 @@ JSON files under ``<lxcpath>/.virtplug/``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import platform
@@ -90,6 +91,8 @@ from virtplug_lxc._store import dump_model, load_model, read_json, write_json
 
 __all__ = ["DEFAULT_LXCPATH", "LXCDriver"]
 
+log = logging.getLogger("virtplug.lxc")
+
 #: lxcpath of ``lxc:///``.
 DEFAULT_LXCPATH = "/var/lib/lxc"
 #: Seconds ``domain.shutdown`` waits when the caller gives no timeout.
@@ -156,6 +159,12 @@ class LXCDriver(NetworkHooks, StorageHooks):
                 ) from exc
         state = LXCConnection(path, readonly)
         state.template_cache = uri.param("template_cache") is None or uri.flag("template_cache")
+        if not readonly:
+            # libvirt starts autostart networks and pools when its daemon starts; a
+            # library has no daemon, so the first read-write connection does it.
+            failed = self._autostart_networks(state) + self._autostart_pools(state)
+            for name in failed:
+                log.warning("lxc: autostart of '%s' in %s failed", name, path)
         return state
 
     @hookimpl
