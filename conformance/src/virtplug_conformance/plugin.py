@@ -246,6 +246,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (t_index, last, first, index)
 
     items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+    for item in items:  # JUnit XML <properties>: which driver, which operations
+        found = _target_of(item)
+        if found is None:
+            continue
+        rec = _new_record(item, found)
+        item.user_properties.append(("virtplug.driver", found.label))
+        if rec.positive:
+            item.user_properties.append(("virtplug.positive", " ".join(rec.positive)))
+        if rec.negative:
+            item.user_properties.append(("virtplug.negative", " ".join(rec.negative)))
+        if rec.capability:
+            item.user_properties.append(("virtplug.capability", rec.capability))
 
 
 def _target_of(item: pytest.Item) -> Target | None:
