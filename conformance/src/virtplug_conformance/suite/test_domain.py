@@ -492,6 +492,12 @@ def test_snapshots(vp: Case) -> None:
         f"snapshot named {snap.name!r}, asked {name!r}",
         op="domain.snapshot_create",
     )
+    vp.check(
+        (snap.info.domain, snap.info.state) == (dom.name, DomainState.SHUTOFF),
+        f"snapshot info names domain {snap.info.domain!r} in state {snap.info.state!r}, "
+        f"expected {dom.name!r} SHUTOFF",
+        op="domain.snapshot_create",
+    )
     listed = [s.name for s in dom.list_snapshots()]
     vp.check(listed == [name], f"snapshot_list gave {listed}", op="domain.snapshot_list")
     vp.check(

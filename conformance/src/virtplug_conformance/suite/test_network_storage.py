@@ -207,7 +207,8 @@ def test_volume_identity(vp: Case) -> None:
     original = codec.parse_volume(vp.volume_xml(name))
     vol = vp.new_volume(pool, name=name)
     vp.check(name in vp.volume_names(pool), "a created volume is not listed", op="volume.list")
-    vp.new_volume(pool)
+    second = vp.new_volume(pool)
+    vp.check(second.key != vol.key, "two volumes share a key", op="volume.lookup_by_key")
     ordered = [v.name for v in pool.list_volumes()]
     vp.check(
         ordered == sorted(ordered),
@@ -261,4 +262,32 @@ def test_volume_identity(vp: Case) -> None:
         pool.list_volumes,
         op="volume.list",
         what="listing the volumes of an inactive pool",
+    )
+
+
+@covers(negative=["pool.delete", "pool.undefine"])
+def test_pool_keeps_its_volumes(vp: Case) -> None:
+    """An inactive pool holding volumes refuses delete (OPERATION_FAILED), volumes intact."""
+    vp.require_profile("volume_xml")
+    vp.require("pool.delete", "pool.stop", "volume.create", "volume.list")
+    pool = vp.new_pool("active")
+    vol = vp.new_volume(pool)
+    pool.stop()
+    vp.raises(
+        ErrorCode.OPERATION_FAILED,
+        pool.delete,
+        op="pool.delete",
+        what="deleting the storage of a pool that holds volumes",
+    )
+    pool.start()
+    vp.check(
+        vol.name in vp.volume_names(pool),
+        "a refused pool delete lost the pool's volume",
+        op="pool.delete",
+    )
+    vp.raises(
+        ErrorCode.OPERATION_INVALID,
+        pool.undefine,
+        op="pool.undefine",
+        what="undefining an active pool",
     )
