@@ -221,8 +221,14 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise every check that uses ``target`` by the run's targets."""
+    """Parametrise every suite check that uses ``target`` by the run's targets.
+
+    Only the suite's own modules: another project's ``target`` fixture is left alone
+    (this plugin is loaded in every pytest session of an environment that has it).
+    """
     if "target" not in metafunc.fixturenames:
+        return
+    if not metafunc.module.__name__.startswith(f"{__package__}.suite."):
         return
     run = _run(metafunc.config)
     targets = run.targets if run else []
