@@ -7,8 +7,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from broken import VARIANTS, Variant
-from conftest import profile_for
+from broken import VARIANTS, Variant, profile_for
 
 from virtplug.testing import registered_driver
 from virtplug_conformance import cli

@@ -108,7 +108,7 @@ def test_leftovers_stop_the_run_unless_force_clean(
     scheme = register("leftover")
     work = tmp_path / "work"
     # the profile writes the state file; open it first to plant objects
-    from conftest import profile_for
+    from broken import profile_for
 
     uri = profile_for(scheme)(work / scheme)["uri"]
     xml = (

@@ -9,14 +9,16 @@ suite against it and asserts the run fails in exactly those checks.
 
 from __future__ import annotations
 
+import pathlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
 from virtplug import hookimpl, unsupported
+from virtplug import xml as codec
 from virtplug.errors import (
     NoDomainError,
     OperationFailedError,
@@ -31,10 +33,34 @@ from virtplug.models import (
     DomainState,
     Event,
     EventKind,
+    NodeDocument,
 )
 from virtplug_test import TestConnection, TestDriver
+from virtplug_test.conformance import profile as test_profile
 
-__all__ = ["VARIANTS", "Variant"]
+__all__ = ["VARIANTS", "Variant", "profile_for"]
+
+
+def profile_for(
+    scheme: str, *, memory: bool = True, **overrides: Any
+) -> Callable[[pathlib.Path], Mapping[str, Any]]:
+    """The test driver's profile, served under *scheme* (in memory unless *memory* is False)."""
+
+    def profile(workdir: pathlib.Path) -> Mapping[str, Any]:
+        data = dict(test_profile(workdir))
+        # the suite's own tests run the drivers on an in-memory state (no fsync per change)
+        uri = data["uri"].replace("test://", f"{scheme}://", 1)
+        if memory:
+            uri = uri.split("?", 1)[0]
+            state = pathlib.Path(uri.split("://", 1)[1])
+            state.parent.mkdir(parents=True, exist_ok=True)
+            if not state.exists():
+                state.write_text(codec.format_node(NodeDocument()), encoding="utf-8")
+        data["uri"] = uri
+        data.update(overrides)
+        return data
+
+    return profile
 
 
 class WrongErrorClass(TestDriver):
