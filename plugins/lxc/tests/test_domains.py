@@ -458,3 +458,20 @@ def test_read_only_watcher_sees_other_clients_once(
         time.sleep(1.5)
         seen = [(e.type_name, e.source) for e in sub.drain()]
     assert seen == [("STARTED", "backend"), ("STOPPED", "backend")]
+
+
+def test_redefine_running_domain_takes_effect_at_next_start(
+    conn: virtplug.Connection, name: str, lxcpath: Path
+) -> None:
+    dom = conn.define_domain(busybox_xml(name, memory_mib=32))
+    dom.start()
+    conn.define_domain(
+        busybox_xml(name, memory_mib=48).replace("<name>", f"<uuid>{dom.uuid}</uuid><name>")
+    )
+    assert dom.config.memory_kib == 32 * 1024  # the running instance
+    assert "49152" in dom.xml(inactive=True)
+    assert dom.stats().memory_limit_kib == 32 * 1024
+    dom.destroy()
+    dom.start()
+    assert dom.config.memory_kib == 48 * 1024
+    assert dom.stats().memory_limit_kib == 48 * 1024

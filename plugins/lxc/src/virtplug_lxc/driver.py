@@ -592,6 +592,8 @@ class LXCDriver(NetworkHooks, StorageHooks):
                     f"(undefine it first)"
                 )
             self._write_config(conn, c, config, meta.config, meta.autostart)
+            if meta.live is None and lxc_state(c) in _ACTIVE:
+                meta.live = meta.config  # started outside virtplug: it runs the old definition
             meta.config = config
             meta.persistent = True
             meta.foreign = False
