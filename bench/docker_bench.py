@@ -14,8 +14,9 @@ exits on SIGTERM, 64 MiB, 1 CPU, no network):
 
 "docker-py direct" is the SDK's low-level ``APIClient`` (the high-level client is also
 reported: its ``containers.create`` inspects after creating). Methods run in rotated
-order, interleaved phase by phase, for ``--rounds`` rounds (default 5); each phase
-reports the median round.
+order, interleaved phase by phase (with a 2 s pause before each phase for the engine's
+asynchronous cleanup), for ``--rounds`` rounds (default 5); each phase reports the median
+round.
 Targets (issue 4): lifecycle <= 1.05x docker-py, faster than the CLI, listing <= 1.2x
 docker-py. Nothing here asserts: the figures are reported, met or not.
 Results: ``bench/results/docker.json`` and ``bench/results/docker.md``.
@@ -49,6 +50,7 @@ IMAGE = "virtplug/busybox:latest"
 INIT = 'trap "exit 0" TERM; while :; do sleep 1 & wait $!; done'
 PHASES = ("create", "start", "stop", "remove")
 TARGET_SDK = 1.05
+SETTLE = 2.0  # seconds between phases
 TARGET_LIST = 1.2
 
 XML = f"""<domain type='docker'><name>{{name}}</name><memory unit='KiB'>65536</memory>
@@ -242,6 +244,9 @@ def lifecycle(methods: dict[str, Method], count: int, rounds: int) -> dict[str, 
         order = keys[r % len(keys) :] + keys[: r % len(keys)]
         names = {key: [f"{PREFIX}{key}-{r}-{i}" for i in range(count)] for key in keys}
         for phase in PHASES:
+            # let the engine finish asynchronous work of the previous phase (layer
+            # unmounts after removals, ...) so that the first method is not penalised
+            time.sleep(SETTLE)
             for key in order:
                 samples[key][phase].append(timed(getattr(methods[key], phase), names[key]))
         print(
@@ -255,6 +260,9 @@ def lifecycle(methods: dict[str, Method], count: int, rounds: int) -> dict[str, 
     for key in keys:
         med = {p: statistics.median(samples[key][p]) for p in PHASES}
         med["total"] = sum(med[p] for p in PHASES)
+        totals = [sum(samples[key][p][r] for p in PHASES) for r in range(rounds)]
+        med["round_min"] = min(totals)
+        med["round_max"] = max(totals)
         out[key] = med
     return out
 
@@ -359,14 +367,14 @@ def main(argv: list[str]) -> int:
         "",
         "### Lifecycle (seconds for all containers)",
         "",
-        "| method | " + " | ".join(PHASES) + " | total |",
-        "|---|" + "---|" * (len(PHASES) + 1),
+        "| method | " + " | ".join(PHASES) + " | total | rounds (min-max) |",
+        "|---|" + "---|" * (len(PHASES) + 2),
     ]
     for key, med in life.items():
         lines.append(
             f"| {labels[key]} | "
             + " | ".join(f"{med[p]:.3f}" for p in PHASES)
-            + f" | {med['total']:.3f} |"
+            + f" | {med['total']:.3f} | {med['round_min']:.2f}-{med['round_max']:.2f} |"
         )
     lines += [
         "",
