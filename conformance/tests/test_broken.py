@@ -75,3 +75,17 @@ def test_failure_reasons_name_the_fault(broken_run: dict[str, Any]) -> None:
 
 
 _ = pathlib
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [v for v in VARIANTS if v.scheme != "broken-leak"],
+    ids=[v.scheme for v in VARIANTS if v.scheme != "broken-leak"],
+)
+def test_teardown_cleans_up_even_after_failures(
+    broken_run: dict[str, Any], variant: Variant
+) -> None:
+    """Every other variant fails checks, yet LIFO teardown leaves nothing behind."""
+    doc = broken_run["certs"][variant.scheme]
+    assert doc["run"]["failures"]
+    assert doc["checks"]["leak"] == {"outcome": "passed", "reason": None}
