@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop the dockerd that .ci/docker-up.sh started (and nothing else).
 set -euo pipefail
-PIDFILE=/tmp/virtplug-dockerd.pid
+PIDFILE=${VIRTPLUG_DOCKERD_PIDFILE:-/tmp/virtplug-dockerd.pid}
 [ -f "$PIDFILE" ] || exit 0
 pid=$(cat "$PIDFILE")
 SUDO=""

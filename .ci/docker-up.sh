@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 LOG=/tmp/virtplug-dockerd.log
-PIDFILE=/tmp/virtplug-dockerd.pid
+PIDFILE=${VIRTPLUG_DOCKERD_PIDFILE:-/tmp/virtplug-dockerd.pid}
 IMAGE=virtplug/busybox:latest
 
 bash .ci/apt.sh docker.io busybox-static docker-registry openssh-server apache2-utils openssl iproute2
@@ -21,7 +21,7 @@ if ! docker info >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   # shellcheck disable=SC2086
-  $SUDO nohup dockerd --pidfile /var/run/virtplug-dockerd-engine.pid >"$LOG" 2>&1 &
+  $SUDO nohup dockerd --pidfile /var/run/virtplug-dockerd-engine.pid >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
     if docker info >/dev/null 2>&1; then
