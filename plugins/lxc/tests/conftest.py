@@ -17,6 +17,7 @@ from pyroute2 import IPRoute
 
 import virtplug
 from virtplug_lxc._net import nat_owner
+from virtplug_lxc._state import LXCConnection
 
 #: Bridges the tests name themselves start with this (<= 15 chars in total).
 TEST_BRIDGE_PREFIX = "vpltb"
@@ -67,6 +68,7 @@ def cleanup_lxcpath(path: Path) -> None:
             if bridge and config.get("forward") != "bridge" and bridge in _links():
                 subprocess.run(["ip", "link", "del", bridge], check=False)
     shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(LXCConnection(path, readonly=True).rundir, ignore_errors=True)
 
 
 _BRIDGES: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import threading
@@ -81,7 +82,13 @@ def lxc_state(container: lxc.Container) -> DomainState:
 
 @attrs.define
 class Meta:
-    """The ``virtplug.json`` of one container.
+    """What virtplug keeps about one container, in two files.
+
+    ``<lxcpath>/NAME/virtplug.json`` holds the definition (UUID, persistent and
+    autostart flags, configuration); a runtime file on tmpfs (see
+    :func:`runtime_root`) holds what only matters while the host is up: the state
+    virtplug last set, the running configuration, live NICs, the last writer. A
+    host reboot stops every container and clears the runtime files together.
 
     :ivar uuid: the domain's UUID.
     :ivar persistent: defined (True) or transient (False: destroyed when it stops).
@@ -111,17 +118,30 @@ class Meta:
         return attrs.evolve(self, guest_nics=list(self.guest_nics))
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (format 1)."""
-        return dict(json.loads(self.to_text()))
+        """Both files' content as one JSON-ready dict (format 1)."""
+        data: dict[str, Any] = json.loads(self.persistent_text())
+        data.update(json.loads(self.runtime_text()))
+        return data
 
-    def to_text(self) -> str:
-        """The file's JSON text; configurations are serialised once and cached."""
+    def persistent_text(self) -> str:
+        """``virtplug.json``: the definition and flags (configurations serialised once)."""
         head = json.dumps(
             {
                 "format": 1,
                 "uuid": self.uuid,
                 "persistent": self.persistent,
                 "autostart": self.autostart,
+            },
+            separators=(",", ":"),
+        )
+        return f'{head[:-1]},"config":{_config_text(self.config)}}}\n'
+
+    def runtime_text(self) -> str:
+        """The runtime file: state, running configuration, live NICs, last writer."""
+        head = json.dumps(
+            {
+                "format": 1,
+                "uuid": self.uuid,
                 "state": list(self.state),
                 "guest_nics": [list(n) for n in self.guest_nics],
                 "actor": self.actor,
@@ -129,25 +149,35 @@ class Meta:
             separators=(",", ":"),
         )
         live = _config_text(self.live) if self.live is not None else "null"
-        return f'{head[:-1]},"config":{_config_text(self.config)},"live":{live}}}\n'
+        return f'{head[:-1]},"live":{live}}}\n'
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Meta:
-        """Read the JSON form back.
+        """Read the persistent part (and the runtime part, when present) back.
 
         :raises ValueError: malformed data.
         """
-        live = data.get("live")
-        return cls(
+        meta = cls(
             uuid=str(data["uuid"]),
             persistent=bool(data.get("persistent", True)),
             autostart=bool(data.get("autostart", False)),
             config=load_model(DomainConfig, data["config"]),
-            live=load_model(DomainConfig, live) if live else None,
-            state=(int(data.get("state", [5, 0])[0]), int(data.get("state", [5, 0])[1])),
-            guest_nics=[(dict(n[0]), str(n[1]), str(n[2])) for n in data.get("guest_nics", [])],
-            actor=str(data.get("actor", "")),
         )
+        if "state" in data:
+            meta.apply_runtime(data)
+        return meta
+
+    def apply_runtime(self, data: dict[str, Any]) -> None:
+        """Take state, running config, NICs and actor from a runtime file's data.
+
+        :raises ValueError: malformed data.
+        """
+        live = data.get("live")
+        state = data.get("state", [5, 0])
+        self.live = load_model(DomainConfig, live) if live else None
+        self.state = (int(state[0]), int(state[1]))
+        self.guest_nics = [(dict(n[0]), str(n[1]), str(n[2])) for n in data.get("guest_nics", [])]
+        self.actor = str(data.get("actor", ""))
 
 
 @functools.lru_cache(maxsize=512)
@@ -170,6 +200,10 @@ class LXCConnection:
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self._removed: dict[str, float] = {}
         self._meta_cache: dict[str, tuple[bytes, Meta]] = {}
+        self._runtime_cache: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        self._written: dict[str, bytes] = {}
+        digest = hashlib.sha1(str(lxcpath).encode()).hexdigest()[:16]
+        self.rundir = runtime_root() / digest
         self.closed = False
         self.token = _uuid.uuid4().hex
         #: Copy new template-based containers from a cached template run.
@@ -217,12 +251,11 @@ class LXCConnection:
         """Path of the container's ``virtplug.json``."""
         return self.container_dir(name) / META_FILE
 
-    def read_meta(self, name: str, container: lxc.Container | None = None) -> Meta | None:
-        """The container's metadata; synthesised for a container virtplug did not create.
+    def runtime_path(self, name: str) -> Path:
+        """Path of the container's runtime file."""
+        return self.rundir / f"{name}.json"
 
-        ``None`` when no container of that name exists.
-        """
-        path = self.meta_path(name)
+    def _read_raw(self, path: Path, name: str) -> bytes | None:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -232,21 +265,51 @@ class LXCConnection:
                 f"metadata of domain '{name}' ({path}) is unreadable: {exc.strerror}"
             ) from exc
         if raw is not None:
+            self._written[str(path)] = raw
+        else:
+            self._written.pop(str(path), None)
+        return raw
+
+    def read_meta(self, name: str, container: lxc.Container | None = None) -> Meta | None:
+        """The container's metadata; synthesised for a container virtplug did not create.
+
+        ``None`` when no container of that name exists.
+        """
+        path = self.meta_path(name)
+        raw = self._read_raw(path, name)
+        meta: Meta | None = None
+        if raw is not None:
             cached = self._meta_cache.get(str(path))
             if cached is not None and cached[0] == raw:
-                return cached[1].copy()
+                meta = cached[1].copy()
+            else:
+                try:
+                    meta = Meta.from_json(json.loads(raw))
+                except (ValueError, KeyError, TypeError, IndexError) as exc:
+                    raise OperationFailedError(
+                        f"metadata of domain '{name}' ({path}) is corrupt: {exc}"
+                    ) from exc
+                self._meta_cache[str(path)] = (raw, meta.copy())
+        else:
+            c = container if container is not None else self.container(name)
+            if not c.defined:
+                return None
+            meta = self._foreign_meta(name, c)
+        rpath = self.runtime_path(name)
+        rraw = self._read_raw(rpath, name)
+        if rraw is not None:
+            rcached = self._runtime_cache.get(str(rpath))
             try:
-                meta = Meta.from_json(json.loads(raw))
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                raise OperationFailedError(
-                    f"metadata of domain '{name}' ({path}) is corrupt: {exc}"
-                ) from exc
-            self._meta_cache[str(path)] = (raw, meta.copy())
-            return meta
-        c = container if container is not None else self.container(name)
-        if not c.defined:
-            return None
-        return self._foreign_meta(name, c)
+                if rcached is not None and rcached[0] == rraw:
+                    data = rcached[1]
+                else:
+                    data = json.loads(rraw)
+                    self._runtime_cache[str(rpath)] = (rraw, data)
+                if data.get("uuid") == meta.uuid:  # else: left over from a namesake
+                    meta.apply_runtime(data)
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+                pass  # a damaged runtime file only loses state reasons
+        return meta
 
     def _foreign_meta(self, name: str, c: lxc.Container) -> Meta:
         uid = str(_uuid.uuid5(_uuid.NAMESPACE_URL, f"lxc://{self.lxcpath}/{name}"))
@@ -271,9 +334,28 @@ class LXCConnection:
         )
 
     def write_meta(self, name: str, meta: Meta, actor: str | None = None) -> None:
-        """Persist the container's metadata, naming this connection (or *actor*) as its writer."""
+        """Save the container's metadata, naming this connection (or *actor*) as its writer.
+
+        Each of the two files is written only when its content changes (a start or a
+        stop touches the runtime file alone).
+        """
         meta.actor = self.token if actor is None else actor
-        write_text(self.meta_path(name), meta.to_text())
+        for path, text in (
+            (self.meta_path(name), meta.persistent_text()),
+            (self.runtime_path(name), meta.runtime_text()),
+        ):
+            data = text.encode()
+            if self._written.get(str(path)) == data and path.exists():
+                continue
+            write_text(path, text)
+            self._written[str(path)] = data
+
+    def destroy(self, name: str, c: lxc.Container) -> None:
+        """Destroy container *name* (see :func:`destroy_container`) and forget its runtime file."""
+        self.mark_removed(name)
+        destroy_container(c, self.container_dir(name))
+        self.runtime_path(name).unlink(missing_ok=True)
+        self._written.pop(str(self.runtime_path(name)), None)
 
     def require(self, name: str) -> tuple[lxc.Container, Meta]:
         """The container and metadata of domain *name*.
@@ -305,8 +387,28 @@ class LXCConnection:
             meta = self.read_meta(name, c)
             if meta is None or meta.persistent:
                 return
-            self.mark_removed(name)
-            destroy_container(c, self.container_dir(name))
+            self.destroy(name, c)
+
+
+def runtime_root() -> Path:
+    """The directory of runtime files (a tmpfs, so they vanish with a host reboot).
+
+    ``/run/virtplug-lxc`` when /run is a tmpfs (it is on systemd hosts), else
+    ``/dev/shm/virtplug-lxc`` (a tmpfs everywhere).
+    """
+    return _runtime_root()
+
+
+@functools.cache
+def _runtime_root() -> Path:
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as fh:
+            mounts = {line.split()[1]: line.split()[2] for line in fh if len(line.split()) > 2}
+    except OSError:
+        mounts = {}
+    if mounts.get("/run") == "tmpfs":
+        return Path("/run/virtplug-lxc")
+    return Path("/dev/shm/virtplug-lxc")
 
 
 def raw_set(c: lxc.Container, key: str, value: str) -> bool:

@@ -80,7 +80,6 @@ from virtplug_lxc._state import (
     LXCConnection,
     Meta,
     check_name,
-    destroy_container,
     log_offset,
     log_reason,
     lxc_state,
@@ -553,8 +552,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
         cdir = conn.container_dir(name)
         if c.defined:
             with contextlib.suppress(Exception):
-                conn.mark_removed(name)
-                destroy_container(c, cdir)
+                conn.destroy(name, c)
         if cdir.is_dir() and not (cdir / "config").exists():
             shutil.rmtree(cdir, ignore_errors=True)
 
@@ -637,8 +635,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
                 c.save_config()
                 conn.write_meta(name, meta)
                 return
-            conn.mark_removed(name)
-            destroy_container(c, conn.container_dir(name))
+            conn.destroy(name, c)
 
     # ------------------------------------------------------------------
     # Domain: lifecycle
@@ -686,8 +683,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
         self, conn: LXCConnection, name: str, c: lxc.Container, meta: Meta, reason: int
     ) -> None:
         if not meta.persistent:
-            conn.mark_removed(name)
-            destroy_container(c, conn.container_dir(name))
+            conn.destroy(name, c)
             return
         meta.live = None
         meta.guest_nics = []
