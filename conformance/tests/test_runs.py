@@ -5,6 +5,8 @@ profile cannot be certified.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import pathlib
 import subprocess
@@ -22,20 +24,34 @@ from virtplug_conformance import cli
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The installed test driver, at its own profile's URI (persisted state file)."""
+    """``virtplug-conformance`` with no driver named: every installed driver.
+
+    ``VIRTPLUG_DRIVERS=test`` limits "every installed driver" to the test driver, which
+    then runs at its own profile's URI (a persisted state file).
+    """
     tmp = tmp_path_factory.mktemp("reference")
-    code, certs = cli.run(
-        drivers=["test"],
-        junitxml=str(tmp / "junit.xml"),
-        certificate=str(tmp / "{driver}.json"),
-        matrix=str(tmp / "matrix.html"),
-        workdir=str(tmp / "work"),
-    )
-    return {"code": code, "certs": certs, "tmp": tmp}
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.setenv("VIRTPLUG_DRIVERS", "test")
+        code = cli.main(
+            [
+                "--junitxml",
+                str(tmp / "junit.xml"),
+                "--certificate",
+                str(tmp / "{driver}.json"),
+                "--matrix",
+                str(tmp / "matrix.html"),
+                "--workdir",
+                str(tmp / "work"),
+            ]
+        )
+    doc = json.loads((tmp / "test.json").read_text())
+    return {"code": code, "certs": {"test": doc}, "tmp": tmp, "out": out.getvalue()}
 
 
 def test_reference_driver_passes_at_level_full(reference: dict[str, Any]) -> None:
     assert reference["code"] == 0
+    assert "found drivers: test (virtplug-test" in reference["out"]
     doc = reference["certs"]["test"]
     assert doc["result"] == {"passed": True, "level": "full"}
     assert doc["totals"]["passed"] == 76
@@ -43,9 +59,8 @@ def test_reference_driver_passes_at_level_full(reference: dict[str, Any]) -> Non
     assert doc["totals"]["checks"]["skipped"] == 0
     assert doc["driver"]["distribution"] == "virtplug-test"
     assert all(c["outcome"] == "passed" for c in doc["checks"].values())
-    written = json.loads((reference["tmp"] / "test.json").read_text())
-    assert written == doc
-    assert cert.verify(written) == []
+    assert doc["driver"]["uri"].startswith("test:///")  # the profile's URI
+    assert cert.verify(doc) == []
 
 
 def test_junit_xml_lists_every_check(reference: dict[str, Any]) -> None:
