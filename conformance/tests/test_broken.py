@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 from contextlib import ExitStack
 from typing import Any
 
@@ -72,9 +71,6 @@ def test_failure_reasons_name_the_fault(broken_run: dict[str, Any]) -> None:
         "OPERATION_FAILED"
         in certs["broken-errclass"]["operations"]["domain.lookup_by_name"]["reason"]
     )
-
-
-_ = pathlib
 
 
 @pytest.mark.parametrize(

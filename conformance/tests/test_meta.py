@@ -25,7 +25,6 @@ RUN_CHECKS = {
     "test_00_profile.test_profile",
     "test_capabilities.test_declared_capability",
     "test_zz_leaks.test_no_prefixed_objects_left",
-    "test_events.test_rejected_operation_emits_nothing",
 }
 
 

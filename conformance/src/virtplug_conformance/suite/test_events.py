@@ -12,13 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import pytest
 
 import virtplug
 from virtplug import ErrorCode
 from virtplug.models import Event, SnapshotConfig
 from virtplug_conformance.harness import Case
-from virtplug_conformance.registry import covers_each
+from virtplug_conformance.registry import covers, covers_each
 
 EventKey = tuple[str, str, int]
 
@@ -124,6 +123,7 @@ def test_events_of_operation(vp: Case, op: str) -> None:
         )
 
 
+@covers(negative=["domain.start"])
 def test_rejected_operation_emits_nothing(vp: Case) -> None:
     """A refused start of a running domain emits no event."""
     dom = vp.new_domain("running")
@@ -135,6 +135,3 @@ def test_rejected_operation_emits_nothing(vp: Case) -> None:
         ),
     )
     vp.check(not got, f"a refused start emitted {_keys(got)}", op="domain.start")
-
-
-_ = pytest
