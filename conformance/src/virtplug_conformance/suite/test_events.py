@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 
-
 import virtplug
 from virtplug import ErrorCode
 from virtplug.models import Event, SnapshotConfig
