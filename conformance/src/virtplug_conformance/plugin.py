@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import pathlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -75,6 +76,7 @@ class Run:
     backend: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     timing: dict[str, list[float]] = attrs.field(factory=dict)
     refused: bool = False
+    own_workdir: bool = False
     settle: float = 0.1
 
     def harness(self, target: Target) -> Harness:
@@ -184,6 +186,7 @@ def pytest_configure(config: pytest.Config) -> None:
         matrix=config.getoption("virtplug_matrix"),
         workdir=workdir,
         settle=float(config.getoption("virtplug_settle")),
+        own_workdir=not workdir_opt,
     )
     config.stash[RUN_KEY] = run
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -530,6 +533,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run.refused:  # nothing ran: no certificate
         for opened in run.harnesses.values():
             opened.close()
+        if run.own_workdir:
+            shutil.rmtree(run.workdir, ignore_errors=True)
         return
     finished = time.time()
     coverage = coverage_by_operation()
@@ -582,6 +587,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         harness.close()
     if run.matrix and run.certificates:
         matrix_mod.write(list(run.certificates.values()), pathlib.Path(run.matrix))
+    clean = all(d["checks"]["leak"]["outcome"] == "passed" for d in run.certificates.values())
+    if run.own_workdir and clean:  # keep it for a post-mortem when something leaked
+        shutil.rmtree(run.workdir, ignore_errors=True)
     failing = any(not d["result"]["passed"] for d in run.certificates.values())
     if (failing or not run.targets) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
