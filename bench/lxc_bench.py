@@ -7,9 +7,12 @@ lifecycle of N containers (default 20) — create, start, stop (hard stop:
 names with run state while the N containers run (``conn.list_domains()`` /
 ``lxc.list_containers(as_object=True)`` + ``.state`` / ``lxc-ls -f``).
 
-Each method gets its own temporary lxcpath. The three methods run in rotated
-order for ``--rounds`` rounds (default 3) and each phase reports the median
-round. Targets (issue 5): driver <= 1.05x the binding, driver <= 0.8x the CLI
+Each method gets its own temporary lxcpath and its own N containers. Operations
+are interleaved: for every phase and container index each method does its
+operation in turn (order rotated), so every method sees the same machine load;
+``--rounds`` rounds (default 3), each phase reports the median round. Four
+methods: the driver, the driver with its template cache off
+(``?template_cache=no``, the like-for-like comparison), the binding, the CLI. Targets (issue 5): driver <= 1.05x the binding, driver <= 0.8x the CLI
 over the whole lifecycle. Nothing here asserts: the figures are reported, met
 or not. Results: ``bench/results/lxc.json`` and ``bench/results/lxc.md``.
 
@@ -193,35 +196,59 @@ def _cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def run_round(cls: type[Method], count: int, list_calls: int, tag: str) -> dict[str, float]:
-    path = Path(tempfile.mkdtemp(prefix=f"vpl-bench-{cls.__name__.lower()}-"))
-    names = [f"b{tag}{cls.__name__[0].lower()}{i:02d}" for i in range(count)]
-    method = cls(path, names)
-    out: dict[str, float] = {}
+def run_round(
+    classes: list[type[Method]], count: int, list_calls: int, tag: str
+) -> dict[str, dict[str, float]]:
+    """One round: every method drives its own N containers, operations interleaved.
+
+    For each phase and each container index, every method does that operation in
+    turn (order rotated per container), so all methods see the same machine load;
+    a method's phase time is the sum of its own operations.
+    """
+    methods: list[Method] = []
+    paths: list[Path] = []
+    out: dict[str, dict[str, float]] = {cls.__name__: {} for cls in classes}
     try:
-        for phase in PHASES[:2]:
-            fn: Callable[[str], None] = getattr(method, phase)
-            t0 = time.perf_counter()
-            for name in names:
-                fn(name)
-            out[phase] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        for cls in classes:
+            path = Path(tempfile.mkdtemp(prefix=f"vpl-bench-{cls.__name__.lower()}-"))
+            paths.append(path)
+            names = [f"b{tag}{cls.__name__.lower()[:6]}{i:02d}" for i in range(count)]
+            methods.append(cls(path, names))
+
+        def phase(phase_name: str) -> None:
+            totals = dict.fromkeys(out, 0.0)
+            for i in range(count):
+                k = i % len(methods)
+                for method in methods[k:] + methods[:k]:
+                    fn: Callable[[str], None] = getattr(method, phase_name)
+                    t0 = time.perf_counter()
+                    fn(method.names[i])
+                    totals[type(method).__name__] += time.perf_counter() - t0
+            for key, total in totals.items():
+                out[key][phase_name] = total
+
+        phase("create")
+        phase("start")
+        totals = dict.fromkeys(out, 0.0)
         for _ in range(list_calls):
-            seen = method.listing()
-            if seen != count:
-                raise RuntimeError(f"{cls.label}: listing saw {seen}, expected {count}")
-        out["list"] = (time.perf_counter() - t0) / list_calls
-        for phase in PHASES[2:]:
-            fn = getattr(method, phase)
-            t0 = time.perf_counter()
-            for name in names:
-                fn(name)
-            out[phase] = time.perf_counter() - t0
-        out["lifecycle"] = sum(out[p] for p in PHASES)
-        out["start+stop"] = out["start"] + out["stop"]
+            for method in methods:
+                t0 = time.perf_counter()
+                seen = method.listing()
+                totals[type(method).__name__] += time.perf_counter() - t0
+                if seen != count:
+                    raise RuntimeError(f"{method.label}: listing saw {seen}, expected {count}")
+        for key, total in totals.items():
+            out[key]["list"] = total / list_calls
+        phase("stop")
+        phase("destroy")
+        for result in out.values():
+            result["lifecycle"] = sum(result[p] for p in PHASES)
+            result["start+stop"] = result["start"] + result["stop"]
     finally:
-        method.close()
-        _cleanup(path)
+        for method in methods:
+            method.close()
+        for path in paths:
+            _cleanup(path)
     return out
 
 
@@ -234,12 +261,11 @@ def main() -> None:
 
     load_start = [round(x, 2) for x in os.getloadavg()]
     methods: list[type[Method]] = [Driver, DriverNoCache, Binding, CLI]
-    run_round(Binding, 2, 1, "w")  # warm the template's page cache
+    run_round([Binding], 2, 1, "w")  # warm the template's page cache
     samples: dict[str, list[dict[str, float]]] = {m.__name__: [] for m in methods}
     for r in range(args.rounds):
-        order = methods[r % len(methods) :] + methods[: r % len(methods)]
-        for cls in order:
-            samples[cls.__name__].append(run_round(cls, args.count, args.list_calls, str(r)))
+        for name, result in run_round(methods, args.count, args.list_calls, str(r)).items():
+            samples[name].append(result)
 
     keys = (*PHASES, "start+stop", "lifecycle", "list")
     med = {m: {k: statistics.median(s[k] for s in samples[m]) for k in keys} for m in samples}
@@ -278,7 +304,8 @@ def main() -> None:
     lines = [
         "# LXC driver benchmark",
         "",
-        f"{args.count} busybox containers, median of {args.rounds} rounds (methods rotated), "
+        f"{args.count} busybox containers per method, operations interleaved across methods, "
+        f"median of {args.rounds} rounds, "
         f"4 methods, liblxc {lxc.version}, Python {platform.python_version()}, "
         f"kernel {platform.release()}. Generated by `bench/lxc_bench.py`.",
         "",

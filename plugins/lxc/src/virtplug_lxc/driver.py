@@ -571,6 +571,9 @@ class LXCDriver(NetworkHooks, StorageHooks):
                     f"but holds no LXC container"
                 )
             meta = conn.read_meta(name, c) if c.defined else None
+            if meta is not None and not meta.persistent and lxc_state(c) == DomainState.SHUTOFF:
+                conn.reap(name)  # a transient domain that stopped is gone
+                c, meta = conn.container(name), None
             if meta is None:
                 c = self._build(conn, config, persistent=True)
                 meta = conn.read_meta(name, c)
@@ -607,6 +610,11 @@ class LXCDriver(NetworkHooks, StorageHooks):
         name = config.name
         with conn.lock(f"dom:{name}"):
             existing = conn.container(name)
+            if existing.defined and lxc_state(existing) == DomainState.SHUTOFF:
+                stale = conn.read_meta(name, existing)
+                if stale is not None and not stale.persistent:
+                    conn.reap(name)  # a transient domain that stopped is gone
+                    existing = conn.container(name)
             if existing.defined:
                 meta = conn.read_meta(name, existing)
                 uuid = meta.uuid if meta else "?"
