@@ -12,9 +12,10 @@ are interleaved: for every phase and container index each method does its
 operation in turn (order rotated), so every method sees the same machine load;
 ``--rounds`` rounds (default 3), each phase reports the median round. Four
 methods: the driver, the driver with its template cache off
-(``?template_cache=no``, the like-for-like comparison), the binding, the CLI. Targets (issue 5): driver <= 1.05x the binding, driver <= 0.8x the CLI
-over the whole lifecycle. Nothing here asserts: the figures are reported, met
-or not. Results: ``bench/results/lxc.json`` and ``bench/results/lxc.md``.
+(``?template_cache=no``, the like-for-like comparison), the binding, the CLI.
+Targets (issue 5): driver <= 1.05x the binding, driver <= 0.8x the CLI over the
+whole lifecycle. Nothing here asserts: the figures are reported, met or not.
+Results: ``bench/results/lxc.json`` and ``bench/results/lxc.md``.
 
 Usage: ``python bench/lxc_bench.py [--count N] [--rounds R] [--list-calls L]`` (root).
 """
