@@ -270,10 +270,13 @@ class LXCConnection:
             self._written.pop(str(path), None)
         return raw
 
-    def read_meta(self, name: str, container: lxc.Container | None = None) -> Meta | None:
+    def read_meta(
+        self, name: str, container: lxc.Container | None = None, runtime: bool = True
+    ) -> Meta | None:
         """The container's metadata; synthesised for a container virtplug did not create.
 
-        ``None`` when no container of that name exists.
+        ``None`` when no container of that name exists. With ``runtime=False`` the
+        runtime file is not read (identity and flags only, for listings).
         """
         path = self.meta_path(name)
         raw = self._read_raw(path, name)
@@ -295,6 +298,8 @@ class LXCConnection:
             if not c.defined:
                 return None
             meta = self._foreign_meta(name, c)
+        if not runtime:
+            return meta
         rpath = self.runtime_path(name)
         rraw = self._read_raw(rpath, name)
         if rraw is not None:

@@ -324,11 +324,13 @@ class LXCDriver(NetworkHooks, StorageHooks):
         pid = c.init_pid if state in _ACTIVE else -1
         return DomainRef(name=name, uuid=meta.uuid, id=pid if pid and pid > 0 else None)
 
-    def _all(self, conn: LXCConnection) -> list[tuple[str, lxc.Container, Meta, DomainState]]:
+    def _all(
+        self, conn: LXCConnection, runtime: bool = True
+    ) -> list[tuple[str, lxc.Container, Meta, DomainState]]:
         out = []
         for name in conn.names():
             c = conn.container(name)
-            meta = conn.read_meta(name, c)
+            meta = conn.read_meta(name, c, runtime=runtime)
             if meta is None:
                 continue
             state = lxc_state(c)
@@ -344,7 +346,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
     ) -> list[DomainRef]:
         """Containers of the lxcpath, filtered by running state and persistence."""
         refs = []
-        for name, c, meta, state in self._all(conn):
+        for name, c, meta, state in self._all(conn, runtime=False):
             if persistent is not None and meta.persistent != persistent:
                 continue
             is_active = state in _ACTIVE
@@ -362,7 +364,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
     @hookimpl
     def virtplug_domain_lookup_by_uuid(self, conn: LXCConnection, uuid: str) -> DomainRef:
         """The container whose virtplug.json holds *uuid*."""
-        for name, c, meta, state in self._all(conn):
+        for name, c, meta, state in self._all(conn, runtime=False):
             if meta.uuid == uuid:
                 return self._ref(name, meta, c, state)
         raise NoDomainError(f"Domain not found: no domain with matching uuid '{uuid}'")
@@ -370,7 +372,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
     @hookimpl
     def virtplug_domain_lookup_by_id(self, conn: LXCConnection, id: int) -> DomainRef:
         """The running container whose init PID is *id*."""
-        for name, c, meta, state in self._all(conn):
+        for name, c, meta, state in self._all(conn, runtime=False):
             if state in _ACTIVE and c.init_pid == id:
                 return self._ref(name, meta, c, state)
         raise NoDomainError(f"Domain not found: no domain with matching id {id}")
