@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -361,6 +362,8 @@ class LXCConnection:
         destroy_container(c, self.container_dir(name))
         self.runtime_path(name).unlink(missing_ok=True)
         self._written.pop(str(self.runtime_path(name)), None)
+        with contextlib.suppress(OSError):
+            self.rundir.rmdir()  # the last container of this lxcpath is gone
 
     def require(self, name: str) -> tuple[lxc.Container, Meta]:
         """The container and metadata of domain *name*.
