@@ -94,7 +94,7 @@ import re
 import threading
 import warnings
 from collections.abc import Collection, Iterator, Sequence
-from typing import cast
+from typing import Any, cast
 
 from lxml import etree
 
@@ -400,8 +400,32 @@ def _elements(el: etree._Element) -> Iterator[etree._Element]:
 
 
 def _all(el: etree._Element, tag: str) -> list[etree._Element]:
-    # iterchildren(tag) filters direct element children in C.
-    return list(el.iterchildren(tag))
+    index: dict[int, tuple[etree._Element, dict[Any, list[etree._Element]]]] | None = getattr(
+        _LOCAL, "children", None
+    )
+    if index is None:
+        return list(el.iterchildren(tag))
+    # Inside a parse: group each element's children by tag once, instead of one
+    # scan per looked-up tag (a domain asks its root for ~20 tags). The element is
+    # kept in the entry so its id() stays valid until the parse ends.
+    entry = index.get(id(el))
+    if entry is None:
+        groups: dict[Any, list[etree._Element]] = {}
+        for child in el:
+            groups.setdefault(child.tag, []).append(child)
+        entry = (el, groups)
+        index[id(el)] = entry
+    return list(entry[1].get(tag, ()))
+
+
+@contextlib.contextmanager
+def _indexed_children() -> Iterator[None]:
+    """Enable the per-parse child index of :func:`_all` for this thread."""
+    _LOCAL.children = {}
+    try:
+        yield
+    finally:
+        _LOCAL.children = None
 
 
 def _one(el: etree._Element, tag: str) -> etree._Element | None:
@@ -896,7 +920,8 @@ def parse_domain(text: str | bytes) -> DomainConfig:
     :raises XMLError: malformed or hostile XML, wrong root element, missing or
         invalid ``<name>``, bad UUID, bad memory/vCPU values or units, ...
     """
-    config = _read_domain(_load(text, ("domain",), "domain"))
+    with _indexed_children():
+        config = _read_domain(_load(text, ("domain",), "domain"))
     _warn(f"domain {config.name!r}", config.unknown)
     return config
 
