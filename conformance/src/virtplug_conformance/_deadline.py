@@ -12,14 +12,17 @@ the number of checks times the timeout.
 
 from __future__ import annotations
 
+import faulthandler
+import pathlib
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-__all__ = ["TRIP_AFTER", "ConformanceFailure", "Deadline", "DriverHung"]
+__all__ = ["TRIP_AFTER", "WATCHDOG", "ConformanceFailure", "Deadline", "DriverHung", "Watchdog"]
 
 _T = TypeVar("_T")
 
@@ -41,6 +44,53 @@ class ConformanceFailure(AssertionError):  # noqa: N818 - a failure, not an erro
 
 class DriverHung(ConformanceFailure):
     """A driver call did not return within its deadline."""
+
+
+class Watchdog:
+    """The last resort against a frozen process.
+
+    A driver call that blocks while holding the GIL (a C binding that does not
+    release it) stops every Python thread, so the per-call deadline can never fire.
+
+    Armed, the watchdog uses :func:`faulthandler.dump_traceback_later`, whose timer
+    runs in C without the GIL: every driver call re-arms it, and when no call starts
+    or ends for *seconds*, the tracebacks of all threads are written to *path* and
+    the process exits with status 1. The CLI runs the suite in a child process and
+    turns that into a failure naming the check and the stuck call.
+    """
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+        self.seconds = 0.0
+        self.path: pathlib.Path | None = None
+        self._last = 0.0
+
+    def arm(self, path: pathlib.Path, seconds: float) -> None:
+        """Start watching; tracebacks go to *path*."""
+        self.disarm()
+        self.path = path
+        self.seconds = seconds
+        self._file = path.open("w", encoding="utf-8")
+        self._last = 0.0
+        self.kick()
+
+    def kick(self) -> None:
+        """Restart the countdown (progress was made); at most once a second (it is cheap)."""
+        now = time.monotonic()
+        if self._file is not None and now - self._last >= 1.0:
+            self._last = now
+            faulthandler.dump_traceback_later(self.seconds, exit=True, file=self._file)
+
+    def disarm(self) -> None:
+        """Stop watching."""
+        if self._file is not None:
+            faulthandler.cancel_dump_traceback_later()
+            self._file.close()
+            self._file = None
+
+
+#: The process-wide watchdog (armed by the plugin for a conformance run).
+WATCHDOG = Watchdog()
 
 
 class _Worker:
@@ -122,8 +172,11 @@ class Deadline:
                 done.set()
 
         worker = self._worker()
+        WATCHDOG.kick()
         worker.submit(job)
-        if not done.wait(self.timeout):
+        finished = done.wait(self.timeout)
+        WATCHDOG.kick()
+        if not finished:
             frame = sys._current_frames().get(worker.thread.ident or -1)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
             with self._lock:

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import shutil
+import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
@@ -99,9 +103,12 @@ def run(
     return int(code), collector.certificates
 
 
-def _cmd_run(ns: argparse.Namespace) -> int:
+def _cmd_run(ns: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the suite in a child process, so that even a frozen process is diagnosed."""
     import virtplug
 
+    if ns.in_process:
+        return _run_here(ns)
     if not ns.uri and not ns.driver:
         found = virtplug.installed_drivers()
         if not found:
@@ -109,8 +116,54 @@ def _cmd_run(ns: argparse.Namespace) -> int:
             return EXIT_NO_DRIVERS
         print(
             "virtplug-conformance: found drivers: "
-            + ", ".join(f"{e.name} ({e.distribution} {e.version})" for e in found)
+            + ", ".join(f"{e.name} ({e.distribution} {e.version})" for e in found),
+            flush=True,
         )
+    own = not ns.workdir
+    workdir = pathlib.Path(ns.workdir or tempfile.mkdtemp(prefix="virtplug-conformance-"))
+    child = [sys.executable, "-m", "virtplug_conformance.cli", "--in-process"]
+    child += [a for a in argv if a not in ("--in-process",)]
+    if own:
+        child += ["--workdir", str(workdir)]
+    code = subprocess.run(child, check=False).returncode
+    from virtplug_conformance.plugin import PROGRESS_FILE, WATCHDOG_FILE
+
+    dump = workdir / WATCHDOG_FILE
+    if dump.is_file() and dump.stat().st_size:
+        return _report_frozen(ns, workdir, dump, workdir / PROGRESS_FILE)
+    if own and code == EXIT_OK:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def _report_frozen(
+    ns: argparse.Namespace, workdir: pathlib.Path, dump: pathlib.Path, progress: pathlib.Path
+) -> int:
+    """The watchdog fired: name the check, show where every thread was, write JUnit XML."""
+    check = progress.read_text(encoding="utf-8").strip() if progress.is_file() else "unknown"
+    threads = dump.read_text(encoding="utf-8", errors="replace")
+    message = (
+        f"the conformance run was aborted: the process stopped making progress in check "
+        f"{check} (a driver call blocking while holding the GIL freezes every thread, so "
+        f"the per-call deadline cannot fire). No certificate was written. Tracebacks of "
+        f"all threads ({dump}):"
+    )
+    print(f"virtplug-conformance: FAILED: {message}\n{threads}", file=sys.stderr)
+    if ns.junitxml:
+        root = ET.Element("testsuites")
+        suite = ET.SubElement(
+            root, "testsuite", name="virtplug-conformance", tests="1", failures="1", errors="0"
+        )
+        classname, _, name = check.rpartition("::")
+        case = ET.SubElement(suite, "testcase", classname=classname or "run", name=name or check)
+        failure = ET.SubElement(case, "failure", message="hung driver: process frozen")
+        failure.text = message + "\n" + threads
+        ET.ElementTree(root).write(ns.junitxml, encoding="utf-8", xml_declaration=True)
+    print(f"virtplug-conformance: work directory kept for inspection: {workdir}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _run_here(ns: argparse.Namespace) -> int:
     code, certs = run(
         ns.uri,
         drivers=ns.driver,
@@ -228,6 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--workdir", help="work directory (default: a fresh temporary one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="pytest's verbose output")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     return parser
 
@@ -244,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("certificates", nargs="+", metavar="CERT.json|DIR")
         p.add_argument("-o", "--output", required=True, help="FILE.md or FILE.html")
         return _cmd_matrix(p.parse_args(args[1:]))
-    return _cmd_run(_parser().parse_args(args))
+    return _cmd_run(_parser().parse_args(args), args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,7 +31,7 @@ import virtplug
 from virtplug.errors import VirtError
 from virtplug_conformance import certificate as cert
 from virtplug_conformance import matrix as matrix_mod
-from virtplug_conformance._deadline import ConformanceFailure
+from virtplug_conformance._deadline import WATCHDOG, ConformanceFailure
 from virtplug_conformance.harness import LEFTOVER_PREFIX, Case, Harness, new_prefix
 from virtplug_conformance.outcomes import Record, compute_operations, totals
 from virtplug_conformance.profiles import Target, resolve_targets
@@ -53,6 +53,9 @@ LEAK_MARK = "virtplug_leak_check"
 PROFILE_MARK = "virtplug_profile_check"
 
 SUITE_DIR = pathlib.Path(__file__).resolve().parent / "suite"
+#: In the work directory: the watchdog's thread dump, and the check running now.
+WATCHDOG_FILE = "watchdog-traceback.txt"
+PROGRESS_FILE = "running-check.txt"
 
 
 @attrs.define
@@ -137,6 +140,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--virtplug-workdir", metavar="DIR", help="work directory (default: a fresh temp dir)"
     )
     group.addoption(
+        "--virtplug-watchdog",
+        type=float,
+        metavar="S",
+        help="seconds without any driver call starting or ending after which a frozen "
+        "process dumps its threads and exits (default: twice the longest timeout + 30)",
+    )
+    group.addoption(
         "--virtplug-settle",
         type=float,
         default=0.1,
@@ -189,12 +199,28 @@ def pytest_configure(config: pytest.Config) -> None:
         own_workdir=not workdir_opt,
     )
     config.stash[RUN_KEY] = run
+    longest = max((t.timeout for t in targets), default=30.0)
+    watchdog = config.getoption("virtplug_watchdog")
+    WATCHDOG.arm(workdir / WATCHDOG_FILE, float(watchdog) if watchdog else 2 * longest + 30.0)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(SUITE_DIR)]
 
 
 def _run(config: pytest.Config) -> Run | None:
     return config.stash.get(RUN_KEY, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Disarm the watchdog."""
+    if _run(config) is not None:
+        WATCHDOG.disarm()
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    """Note the check now running (what the CLI names when the watchdog fires)."""
+    path = WATCHDOG.path
+    if path is not None:
+        path.with_name(PROGRESS_FILE).write_text(nodeid + "\n", encoding="utf-8")
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config: pytest.Config) -> bool | None:
@@ -213,7 +239,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     run = _run(config)
     if run is None:
         return None
-    lines = [f"virtplug-conformance {cert.suite_version()}, run prefix {run.prefix}"]
+    lines = [
+        f"virtplug-conformance {cert.suite_version()}, run prefix {run.prefix}, "
+        f"work directory {run.workdir} (a frozen process dumps its threads to "
+        f"{WATCHDOG_FILE} there after {WATCHDOG.seconds:g} s)"
+    ]
     if not run.targets:
         lines.append("no virtplug drivers found")
     for t in run.targets:
