@@ -258,3 +258,33 @@ def test_autostart_networks_and_pools_start_with_the_next_connection(
     assert _bridge_addrs(bridge) == [f"10.251.{octet}.1/24"]
     net.stop()
     pool.stop()
+
+
+def test_interface_type_bridge_uses_a_host_bridge(
+    conn: virtplug.Connection, name: str, bridge: str, octet: int
+) -> None:
+    with IPRoute() as ipr:  # a bridge made outside virtplug
+        ipr.link("add", ifname=bridge, kind="bridge")
+        idx = ipr.link_lookup(ifname=bridge)[0]
+        ipr.addr("add", index=idx, address=f"10.251.{octet}.1", prefixlen=24)
+        ipr.link("set", index=idx, state="up")
+    try:
+        nic = (
+            f"<interface type='bridge'><source bridge='{bridge}'/>"
+            f"<ip address='10.251.{octet}.5' prefix='24'/></interface>"
+        )
+        # busybox's own init runs udhcpc, which flushes static addresses: run sleep as init
+        init = "<init>/bin/sleep</init><initarg>1000</initarg>"
+        dom = conn.define_domain(busybox_xml(name, extra=nic, os_extra=init))
+        dom.start()
+        ping = dom.exec(["ping", "-c", "1", "-W", "3", f"10.251.{octet}.1"], timeout=20)
+        assert ping.exit_code == 0, ping
+        dom.destroy()
+    finally:
+        with IPRoute() as ipr:
+            for i in ipr.link_lookup(ifname=bridge):
+                ipr.link("del", index=i)
+    with pytest.raises(VirtError) as exc:
+        dom.start()  # the bridge is gone
+    assert exc.value.code == ErrorCode.OPERATION_FAILED
+    assert f"bridge '{bridge}' does not exist" in exc.value.message
