@@ -280,7 +280,7 @@ def test_start_failure_quotes_liblxc(conn: virtplug.Connection, name: str, tmp_p
 
 
 def test_real_libvirt_lxc_xml(
-    conn: virtplug.Connection, name: str, tmp_path: Path, bridge: str, octet: int
+    conn: virtplug.Connection, name: str, tmp_path: Path, bridge: str, octet: int, lxcpath: Path
 ) -> None:
     net = conn.define_network(network_xml("default", bridge, octet))
     net.start()
@@ -330,6 +330,8 @@ def test_real_libvirt_lxc_xml(
     assert ping.exit_code == 0, ping
     dom.destroy()
     dom.undefine()
+    assert conn.list_domains() == []
+    assert not (lxcpath / name).exists()
     assert (root / "bin" / "busybox").is_file()  # the user's rootfs is never destroyed
     net.stop()
     net.undefine()

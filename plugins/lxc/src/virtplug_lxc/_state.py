@@ -454,6 +454,17 @@ def destroy_container(c: lxc.Container, cdir: Path) -> None:
         raise OperationFailedError(
             f"liblxc could not destroy container '{c.name}': {log_reason(cdir)}"
         )
+    if (cdir / "config").exists():
+        # liblxc leaves the whole directory of a container whose rootfs it does not
+        # manage (lxc.rootfs.managed = 0, our <filesystem type='mount'> roots). Remove
+        # what LXC and virtplug put there, never the rootfs, then the directory if empty.
+        for entry in ("config", LOG_FILE, META_FILE):
+            (cdir / entry).unlink(missing_ok=True)
+        snaps = cdir / "snaps"
+        if snaps.is_dir() and not any(snaps.iterdir()):
+            snaps.rmdir()
+        with contextlib.suppress(OSError):
+            cdir.rmdir()
 
 
 def log_offset(cdir: Path) -> int:
