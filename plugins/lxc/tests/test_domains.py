@@ -477,3 +477,27 @@ def test_redefine_running_domain_takes_effect_at_next_start(
     dom.start()
     assert dom.config.memory_kib == 48 * 1024
     assert dom.stats().memory_limit_kib == 48 * 1024
+
+
+def test_mount_root_transient_and_snapshot_rules(
+    conn: virtplug.Connection, name: str, lxcpath: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "rootfs"
+    make_busybox_rootfs(root)
+    xml = f"""<domain type='lxc'><name>{{}}</name><memory unit='MiB'>64</memory>
+      <os><type>exe</type><init>/bin/sleep</init><initarg>1000</initarg></os>
+      <devices><filesystem type='mount'><source dir='{root}'/><target dir='/'/></filesystem>
+      </devices></domain>"""
+    dom = conn.create_domain(xml.format(name + "t"))
+    assert dom.exec(["test", "-x", "/bin/busybox"]).exit_code == 0
+    dom.destroy()
+    assert conn.list_domains() == []
+    assert not (lxcpath / (name + "t")).exists()
+    assert (root / "bin" / "busybox").is_file()
+    dom = conn.define_domain(xml.format(name))
+    with pytest.raises(VirtError) as exc:
+        dom.create_snapshot()
+    assert exc.value.code == ErrorCode.CONFIG_UNSUPPORTED
+    assert "external mount" in exc.value.message
+    dom.undefine()
+    assert (root / "bin" / "busybox").is_file()

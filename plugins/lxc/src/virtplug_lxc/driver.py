@@ -1232,6 +1232,12 @@ class LXCDriver(NetworkHooks, StorageHooks):
             c, meta = conn.require(name)
             snap_name = snapshot.name or str(int(time.time()))
             check_name(snap_name, "snapshot")
+            root = meta.config.root
+            if root is not None and root.type != "template":
+                raise ConfigUnsupportedError(
+                    f"LXC cannot snapshot domain '{name}': its root filesystem is an external "
+                    f"{root.type} ({root.source}) and liblxc only snapshots a rootfs it manages"
+                )
             if lxc_state(c) in _ACTIVE:
                 raise OperationInvalidError(
                     "LXC can only snapshot a stopped container: liblxc refuses to snapshot "
