@@ -21,7 +21,8 @@ if ! docker info >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   # shellcheck disable=SC2086
-  $SUDO nohup dockerd --pidfile /var/run/virtplug-dockerd-engine.pid >>"$LOG" 2>&1 &
+  # setsid: its own session, so it outlives the shell (or tool job) that started it.
+  $SUDO setsid nohup dockerd --pidfile /var/run/virtplug-dockerd-engine.pid >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
     if docker info >/dev/null 2>&1; then
