@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import docker.errors
 import docker.types
+
 from virtplug.errors import (
     ConfigUnsupportedError,
     OperationFailedError,
@@ -26,7 +27,6 @@ from virtplug.models import (
     ShutdownReason,
     ShutoffReason,
 )
-
 from virtplug_docker._codec import (
     LABEL_AUTOSTART,
     LABEL_CONFIG,

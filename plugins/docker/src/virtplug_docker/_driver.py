@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
+
 from virtplug import hookimpl
 from virtplug.errors import (
     ArgumentUnsupportedError,
@@ -53,7 +54,6 @@ from virtplug.models import (
     VolumeRef,
 )
 from virtplug.uri import URI
-
 from virtplug_docker import _domains as doms
 from virtplug_docker import _events, _networks, _snapshots, _storage
 from virtplug_docker._codec import LABEL_PERSISTENT
