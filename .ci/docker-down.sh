@@ -6,6 +6,11 @@ PIDFILE=${VIRTPLUG_DOCKERD_PIDFILE:-/tmp/virtplug-dockerd.pid}
 pid=$(cat "$PIDFILE")
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# A stale pidfile (a dockerd that died, its pid reused) must not stop another process.
+if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '^dockerd '; then
+  rm -f "$PIDFILE"
+  exit 0
+fi
 if kill -0 "$pid" 2>/dev/null; then
   echo "virtplug: stopping dockerd (pid $pid)" >&2
   $SUDO kill -TERM "$pid"
