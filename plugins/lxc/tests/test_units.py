@@ -3,6 +3,7 @@ and error translation with a fake binding object."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,29 @@ def test_destroy_failure_becomes_operation_failed_with_log_reason(tmp_path: Path
     with pytest.raises(OperationFailedError) as exc:
         destroy_container(_FakeContainer(snaps=(("snap0", "", "", ""),)), tmp_path)  # type: ignore[arg-type]
     assert exc.value.message.startswith("cannot destroy snapshot 'snap0' of container 'fake'")
+
+
+def test_freeze_that_never_settles_times_out_and_thaws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A freezer stuck in the kernel is abandoned after the deadline, never a hung process."""
+    from types import SimpleNamespace
+
+    from virtplug.errors import OperationTimeoutError
+    from virtplug_lxc import driver
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    (bin_dir / "lxc-freeze").write_text("#!/bin/sh\nexec sleep 30\n")
+    (bin_dir / "lxc-unfreeze").write_text(f'#!/bin/sh\necho "unfreeze $*" >> {log}\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(driver, "FREEZE_TIMEOUT", 0.5)
+    fake = SimpleNamespace(lxcpath=tmp_path / "lxcpath")
+    with pytest.raises(OperationTimeoutError) as err:
+        driver._freezer(fake, "c1", "lxc-freeze")  # type: ignore[arg-type]
+    assert "lxc-freeze of domain 'c1' did not finish in 0 s" in str(err.value)
+    assert log.read_text() == f"unfreeze -n c1 -P {tmp_path / 'lxcpath'}\n"
+    assert driver._freezer(fake, "c1", "lxc-unfreeze") is True  # type: ignore[arg-type]

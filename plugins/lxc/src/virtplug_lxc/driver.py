@@ -36,6 +36,7 @@ from virtplug.errors import (
     NoDomainSnapshotError,
     OperationFailedError,
     OperationInvalidError,
+    OperationTimeoutError,
     XMLError,
 )
 from virtplug.models import (
@@ -790,7 +791,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
             if state == DomainState.PAUSED:
                 return
             offset = log_offset(conn.container_dir(name))
-            if not c.freeze():
+            if not _freezer(conn, name, "lxc-freeze"):
                 raise OperationFailedError(
                     f"could not freeze domain '{name}': "
                     f"{log_reason(conn.container_dir(name), offset)}"
@@ -808,7 +809,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
             if state != DomainState.PAUSED:
                 raise OperationInvalidError("domain is not paused")
             offset = log_offset(conn.container_dir(name))
-            if not c.unfreeze():
+            if not _freezer(conn, name, "lxc-unfreeze"):
                 raise OperationFailedError(
                     f"could not thaw domain '{name}': "
                     f"{log_reason(conn.container_dir(name), offset)}"
@@ -1412,3 +1413,41 @@ def _diff_states(
         if old.persistent:
             ev(name, old.uuid, DomainEventType.UNDEFINED, DomainEventDetail.Undefined.REMOVED)
     return out
+
+
+#: Seconds a freeze or thaw may take before it is abandoned (OPERATION_TIMEOUT).
+FREEZE_TIMEOUT = 30.0
+
+
+def _freezer(conn: LXCConnection, name: str, tool: str) -> bool:
+    """Freeze or thaw *name* with ``lxc-freeze`` / ``lxc-unfreeze`` in a child process.
+
+    The binding's ``freeze()`` waits for the freezer cgroup to settle while holding
+    the GIL; when the kernel never reports FROZEN (seen once on this cgroup v1 host)
+    it stalls every thread of the caller's process, watchdogs included. A child
+    process with a deadline keeps that failure local: after :data:`FREEZE_TIMEOUT`
+    the freeze is abandoned, the container thawed, and the caller gets
+    OPERATION_TIMEOUT.
+
+    :returns: True when the tool succeeded.
+    :raises OperationTimeoutError: the freezer did not settle in time.
+    """
+    argv = [tool, "-n", name, "-P", str(conn.lxcpath)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=FREEZE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        if tool == "lxc-freeze":
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                subprocess.run(
+                    ["lxc-unfreeze", "-n", name, "-P", str(conn.lxcpath)],
+                    capture_output=True,
+                    timeout=FREEZE_TIMEOUT,
+                    check=False,
+                )
+        raise OperationTimeoutError(
+            f"{tool} of domain '{name}' did not finish in {FREEZE_TIMEOUT:.0f} s "
+            f"(the freezer cgroup never settled)"
+        ) from exc
+    except OSError as exc:
+        raise OperationFailedError(f"cannot run {tool}: {exc}") from exc
+    return proc.returncode == 0
