@@ -62,7 +62,11 @@ def _summary(samples: list[float]) -> dict[str, float]:
 def measure(runs: int) -> dict[str, object]:
     """Run every command *runs* times, interleaved; return the result document."""
     virsh = shutil.which("virsh")
-    virtplug = shutil.which("virtplug")
+    # The console script installed beside this interpreter, as pip leaves it; a PATH
+    # lookup can find a version manager's shim (pyenv's is a bash script that costs
+    # ~50 ms before Python even starts), which would measure the shim, not virtplug.
+    beside = Path(sys.executable).parent / "virtplug"
+    virtplug = str(beside) if beside.exists() else shutil.which("virtplug")
     if virtplug is None:
         raise SystemExit("virtplug is not installed (pip install -e core -e plugins/test)")
     python = sys.executable
