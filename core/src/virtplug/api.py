@@ -469,39 +469,51 @@ def _with_uuid(config: _C) -> _C:
     return config
 
 
-class Domain:
-    """A domain (container). Identity is fixed; state is asked of the driver each time."""
+class _Managed:
+    """Shared handle behaviour of domains, networks and pools: identity by UUID.
 
-    def __init__(self, conn: Connection, ref: DomainRef) -> None:
+    A handle holds the connection and the object's ref (name and UUID); every
+    call passes the object's name to the driver.
+    """
+
+    _kind = "object"
+
+    def __init__(self, conn: Connection, ref: DomainRef | NetworkRef | PoolRef) -> None:
         self._conn = conn
         self._ref = ref
 
     def __repr__(self) -> str:
-        return f"<virtplug.Domain {self.name!r} uuid={self.uuid}>"
+        return f"<virtplug.{type(self).__name__} {self.name!r} uuid={self.uuid}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Domain) and other._ref.uuid == self._ref.uuid
+        return type(other) is type(self) and other._ref.uuid == self._ref.uuid
 
     def __hash__(self) -> int:
         return hash(self._ref.uuid)
 
     @property
     def connection(self) -> Connection:
-        """The connection this domain came from."""
+        """The connection this object came from."""
         return self._conn
 
     @property
     def name(self) -> str:
-        """The domain's name."""
+        """The object's name."""
         return self._ref.name
 
     @property
     def uuid(self) -> str:
-        """The domain's UUID."""
+        """The object's UUID."""
         return self._ref.uuid
 
     def _call(self, op: str, /, **kwargs: Any) -> Any:
         return self._conn._call(op, name=self._ref.name, **kwargs)
+
+
+class Domain(_Managed):
+    """A domain (container). Identity is fixed; state is asked of the driver each time."""
+
+    _ref: DomainRef
 
     @property
     def id(self) -> int | None:
@@ -670,34 +682,10 @@ class Snapshot:
         self.domain._call("domain.snapshot_delete", snapshot=self.info.name)
 
 
-class Network:
+class Network(_Managed):
     """A virtual network."""
 
-    def __init__(self, conn: Connection, ref: NetworkRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<virtplug.Network {self.name!r} uuid={self.uuid}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Network) and other._ref.uuid == self._ref.uuid
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    @property
-    def name(self) -> str:
-        """The network's name."""
-        return self._ref.name
-
-    @property
-    def uuid(self) -> str:
-        """The network's UUID."""
-        return self._ref.uuid
-
-    def _call(self, op: str, /, **kwargs: Any) -> Any:
-        return self._conn._call(op, name=self._ref.name, **kwargs)
+    _ref: NetworkRef
 
     def info(self) -> NetworkInfo:
         """Active, persistent, autostart, bridge."""
@@ -744,34 +732,10 @@ class Network:
         self._call("network.set_autostart", autostart=bool(value))
 
 
-class StoragePool:
+class StoragePool(_Managed):
     """A storage pool."""
 
-    def __init__(self, conn: Connection, ref: PoolRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<virtplug.StoragePool {self.name!r} uuid={self.uuid}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StoragePool) and other._ref.uuid == self._ref.uuid
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    @property
-    def name(self) -> str:
-        """The pool's name."""
-        return self._ref.name
-
-    @property
-    def uuid(self) -> str:
-        """The pool's UUID."""
-        return self._ref.uuid
-
-    def _call(self, op: str, /, **kwargs: Any) -> Any:
-        return self._conn._call(op, name=self._ref.name, **kwargs)
+    _ref: PoolRef
 
     def info(self) -> PoolInfo:
         """State, capacity, allocation, available (bytes)."""
