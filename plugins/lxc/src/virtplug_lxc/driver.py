@@ -724,14 +724,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
             wait = DEFAULT_SHUTDOWN_TIMEOUT if timeout is None else timeout
             done = c.shutdown(max(0, math.ceil(wait))) if wait > 0 else False
             if not done or c.running:
-                offset = log_offset(conn.container_dir(name))
-                if not c.stop() and c.running:
-                    raise OperationFailedError(
-                        f"could not stop domain '{name}': "
-                        f"{log_reason(conn.container_dir(name), offset)}"
-                    )
-            if c.running:
-                c.wait("STOPPED", START_TIMEOUT)
+                _hard_stop(conn, name, c)
             self._after_stop(conn, name, c, meta, ShutoffReason.SHUTDOWN)
 
     @hookimpl
@@ -741,14 +734,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
             c, meta = conn.require(name)
             if lxc_state(c) not in _ACTIVE:
                 raise _not_running()
-            offset = log_offset(conn.container_dir(name))
-            if not c.stop() and c.running:
-                raise OperationFailedError(
-                    f"could not stop domain '{name}': "
-                    f"{log_reason(conn.container_dir(name), offset)}"
-                )
-            if c.running:
-                c.wait("STOPPED", START_TIMEOUT)
+            _hard_stop(conn, name, c)
             self._after_stop(conn, name, c, meta, ShutoffReason.DESTROYED)
 
     @hookimpl
@@ -1413,6 +1399,20 @@ def _diff_states(
         if old.persistent:
             ev(name, old.uuid, DomainEventType.UNDEFINED, DomainEventDetail.Undefined.REMOVED)
     return out
+
+
+def _hard_stop(conn: LXCConnection, name: str, c: lxc.Container) -> None:
+    """``container.stop()`` (SIGKILL to every process) and wait for STOPPED.
+
+    :raises OperationFailedError: liblxc could not stop it (quotes the container's log).
+    """
+    offset = log_offset(conn.container_dir(name))
+    if not c.stop() and c.running:
+        raise OperationFailedError(
+            f"could not stop domain '{name}': {log_reason(conn.container_dir(name), offset)}"
+        )
+    if c.running:
+        c.wait("STOPPED", START_TIMEOUT)
 
 
 #: Seconds a freeze or thaw may take before it is abandoned (OPERATION_TIMEOUT).
