@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +35,7 @@ from virtplug.models import (
     SnapshotInfo,
     VolumeConfig,
 )
+from virtplug.records import evolve
 
 DATA = Path(__file__).parent / "data"
 UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
@@ -286,10 +286,10 @@ def test_format_domain_rejects_bad_id() -> None:
 @pytest.mark.parametrize(
     "config",
     [
-        attrs.evolve(SMALL, title="bad\x01title"),
-        attrs.evolve(SMALL, features=("not a tag",)),
-        attrs.evolve(SMALL, metadata=("<a>unclosed",)),
-        attrs.evolve(SMALL, metadata=("plain text",)),
+        evolve(SMALL, title="bad\x01title"),
+        evolve(SMALL, features=("not a tag",)),
+        evolve(SMALL, metadata=("<a>unclosed",)),
+        evolve(SMALL, metadata=("plain text",)),
     ],
 )
 def test_format_domain_unrepresentable_values(config: DomainConfig) -> None:
@@ -826,7 +826,7 @@ def test_unknown_elements_and_attributes_reported() -> None:
     assert record[0].filename == __file__  # points at the caller
     assert config.features == ("privnet",)
     # ``unknown`` does not take part in equality.
-    assert config == attrs.evolve(config, unknown=())
+    assert config == evolve(config, unknown=())
 
 
 def test_unknown_parts_of_device_network_pool_volume_snapshot() -> None:
@@ -1047,7 +1047,7 @@ def test_format_snapshot_exact_and_readable_back(no_unknown: None) -> None:
     # A create request may be a dumped snapshot: the runtime fields are ignored.
     assert vx.parse_snapshot(text) == SnapshotConfig(name="s1", description="first")
     assert vx.parse_snapshot_info(text) == info
-    bare = attrs.evolve(info, config=None, creation_time=1.25, state=DomainState.SHUTOFF)
+    bare = evolve(info, config=None, creation_time=1.25, state=DomainState.SHUTOFF)
     bare_text = vx.format_snapshot(bare)
     assert "<creationTime>1.25</creationTime>" in bare_text
     assert "<domain>\n    <name>web</name>\n  </domain>" in bare_text

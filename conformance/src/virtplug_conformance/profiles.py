@@ -29,6 +29,7 @@ import attrs
 
 import virtplug
 from virtplug.errors import VirtError
+from virtplug.records import evolve, record
 from virtplug.uri import parse_uri
 
 __all__ = [
@@ -55,7 +56,7 @@ class ProfileError(Exception):
     """A driver's profile is missing or malformed."""
 
 
-@attrs.frozen
+@record
 class ExecProbe:
     """A command the suite runs in a running domain, and what it must print."""
 
@@ -64,7 +65,7 @@ class ExecProbe:
     stdout: str
 
 
-@attrs.frozen
+@record
 class Profile:
     """A validated conformance profile (see the module docstring)."""
 
@@ -286,9 +287,9 @@ def resolve_targets(
             profile, problem = _load(driver, workdir)
         if profile is not None:
             if uri is not None:
-                profile = attrs.evolve(profile, uri=uri)
+                profile = evolve(profile, uri=uri)
             if timeout is not None:
-                profile = attrs.evolve(profile, timeout=float(timeout))
+                profile = evolve(profile, timeout=float(timeout))
         target = Target(
             label=label,
             driver=driver,

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
-import attrs
 import pytest
 
 from virtplug.hookspecs import OPERATIONS
+from virtplug.records import record
 
 __all__ = [
     "COVERS_EACH_MARK",
@@ -49,7 +49,7 @@ COVERS_EACH_MARK = "virtplug_covers_each"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-@attrs.frozen
+@record
 class Coverage:
     """One registered check and what it covers.
 

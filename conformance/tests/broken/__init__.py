@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
-
 from virtplug import hookimpl, unsupported
 from virtplug import xml as codec
 from virtplug.errors import (
@@ -35,6 +33,7 @@ from virtplug.models import (
     EventKind,
     NodeDocument,
 )
+from virtplug.records import evolve, record
 from virtplug_test import TestConnection, TestDriver
 from virtplug_test.conformance import profile as test_profile
 
@@ -105,10 +104,10 @@ class LeaksObjects(TestDriver):
     def virtplug_domain_create(self, conn: TestConnection, config: DomainConfig) -> DomainRef:
         """Create, leaking ``<name>-helper``."""
         ref = super().virtplug_domain_create(conn, config)
-        helper = attrs.evolve(config, name=config.name + "-helper", uuid=None)
+        helper = evolve(config, name=config.name + "-helper", uuid=None)
         import uuid as _uuid
 
-        helper = attrs.evolve(helper, uuid=str(_uuid.uuid4()))
+        helper = evolve(helper, uuid=str(_uuid.uuid4()))
         conn.live().domain_define(conn, helper)
         return ref
 
@@ -168,7 +167,7 @@ class XMLDropsField(TestDriver):
     def virtplug_domain_xml(self, conn: TestConnection, name: str, inactive: bool) -> DomainConfig:
         """XML without description and title."""
         config = super().virtplug_domain_xml(conn, name, inactive)
-        return attrs.evolve(config, description=None, title=None)
+        return evolve(config, description=None, title=None)
 
 
 class EventsOutOfOrder(TestDriver):
@@ -253,7 +252,7 @@ class NameClashAccepted(TestDriver):
         return super().virtplug_domain_define(conn, config)
 
 
-@attrs.frozen
+@record
 class Variant:
     """A broken driver and what the suite must say about it.
 

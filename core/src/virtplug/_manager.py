@@ -23,7 +23,6 @@ import types
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Literal
 
-import attrs
 import pluggy
 
 from virtplug import hookspecs
@@ -46,6 +45,7 @@ from virtplug.models import (
     NetworkEventType,
     PoolEventType,
 )
+from virtplug.records import record
 
 __all__ = ["EVENTS_BY_OPERATION", "Capability", "CapabilityMap", "Dispatcher", "Status"]
 
@@ -54,7 +54,7 @@ Status = Literal["implemented", "unsupported", "undeclared"]
 trace_log = logging.getLogger("virtplug.trace")
 
 
-@attrs.frozen
+@record
 class Capability:
     """How a driver answers one operation.
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import attrs
 import pluggy
+
+from virtplug.records import record
 
 __all__ = ["PROJECT", "Unsupported", "hookimpl", "hookspec", "unsupported"]
 
@@ -13,7 +14,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@attrs.frozen
+@record
 class Unsupported:
     """A driver's declaration that it does not support one operation.
 

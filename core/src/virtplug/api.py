@@ -13,8 +13,6 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import attrs
-
 from virtplug import _loader
 from virtplug._manager import CapabilityMap, Dispatcher
 from virtplug.errors import (
@@ -52,6 +50,7 @@ from virtplug.models import (
     new_uuid,
     normalize_uuid,
 )
+from virtplug.records import evolve
 from virtplug.uri import URI, default_uri, parse_uri
 
 __all__ = [
@@ -465,7 +464,7 @@ def _check_uuid(value: str) -> str:
 
 def _with_uuid(config: _C) -> _C:
     if config.uuid is None:
-        return attrs.evolve(config, uuid=new_uuid())
+        return evolve(config, uuid=new_uuid())
     return config
 
 

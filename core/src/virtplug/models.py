@@ -1,6 +1,7 @@
 """Frozen value objects shared by the core, the drivers and the XML codec.
 
-Every model is an ``attrs.frozen`` class; change one with ``attrs.evolve``.
+Every model is a frozen :func:`~virtplug.records.record`; change one with
+:func:`~virtplug.records.evolve` (re-exported here).
 Collections are tuples. Sizes: memory in KiB (as libvirt's ``<memory>``),
 storage in bytes (as libvirt's ``<capacity>``), CPU time in nanoseconds.
 Serialisation to and from libvirt XML lives in :mod:`virtplug.xml` only.
@@ -14,7 +15,7 @@ import uuid as _uuid
 from collections.abc import Callable
 from typing import Literal
 
-import attrs
+from virtplug.records import evolve, field, record
 
 __all__ = [
     "AuthCallback",
@@ -58,6 +59,7 @@ __all__ = [
     "VolumeConfig",
     "VolumeInfo",
     "VolumeRef",
+    "evolve",
     "new_uuid",
     "normalize_uuid",
 ]
@@ -253,7 +255,7 @@ class PoolEventType(enum.IntEnum):
     DELETED = 5
 
 
-@attrs.frozen
+@record
 class Event:
     """One lifecycle event.
 
@@ -274,7 +276,7 @@ class Event:
     type: int
     detail: int = 0
     source: Literal["api", "backend"] = "api"
-    timestamp: float = attrs.field(factory=time.time, eq=False)
+    timestamp: float = field(factory=time.time, eq=False)
 
     @property
     def type_name(self) -> str:
@@ -292,7 +294,7 @@ class Event:
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class OSConfig:
     """``<os>``: the container's init process.
 
@@ -314,7 +316,7 @@ class OSConfig:
     arch: str | None = None
 
 
-@attrs.frozen
+@record
 class FilesystemConfig:
     """``<filesystem>``: a root filesystem source or a mount.
 
@@ -342,7 +344,7 @@ class FilesystemConfig:
         return self.target == "/"
 
 
-@attrs.frozen
+@record
 class InterfaceConfig:
     """``<interface>``: a network interface.
 
@@ -363,7 +365,7 @@ class InterfaceConfig:
     ips: tuple[tuple[str, int], ...] = ()
 
 
-@attrs.frozen
+@record
 class ConsoleConfig:
     """``<console>``: a console device (``type='pty'`` for containers)."""
 
@@ -375,7 +377,7 @@ class ConsoleConfig:
 DeviceConfig = FilesystemConfig | InterfaceConfig | ConsoleConfig
 
 
-@attrs.frozen
+@record
 class DomainConfig:
     """A domain definition: what ``<domain>`` XML describes.
 
@@ -407,7 +409,7 @@ class DomainConfig:
     memory_kib: int = 65536
     current_memory_kib: int | None = None
     vcpus: int = 1
-    os: OSConfig = attrs.field(factory=OSConfig)
+    os: OSConfig = field(factory=OSConfig)
     filesystems: tuple[FilesystemConfig, ...] = ()
     interfaces: tuple[InterfaceConfig, ...] = ()
     consoles: tuple[ConsoleConfig, ...] = ()
@@ -419,7 +421,7 @@ class DomainConfig:
     on_crash: str = "destroy"
     features: tuple[str, ...] = ()
     metadata: tuple[str, ...] = ()
-    unknown: tuple[str, ...] = attrs.field(default=(), eq=False)
+    unknown: tuple[str, ...] = field(default=(), eq=False)
 
     @property
     def root(self) -> FilesystemConfig | None:
@@ -435,7 +437,7 @@ class DomainConfig:
         return self.current_memory_kib if self.current_memory_kib is not None else self.memory_kib
 
 
-@attrs.frozen
+@record
 class DomainRef:
     """A domain's identity as returned by list and lookup hooks.
 
@@ -449,7 +451,7 @@ class DomainRef:
     id: int | None = None
 
 
-@attrs.frozen
+@record
 class DomainInfo:
     """``virDomainGetInfo`` plus persistence.
 
@@ -471,7 +473,7 @@ class DomainInfo:
     state_reason: int = 0
 
 
-@attrs.frozen
+@record
 class DomainStats:
     """Resource usage of a domain (``virDomainListGetStats`` subset).
 
@@ -489,7 +491,7 @@ class DomainStats:
     extra: tuple[tuple[str, float], ...] = ()
 
 
-@attrs.frozen
+@record
 class ExecResult:
     """Result of running a command inside a domain."""
 
@@ -498,7 +500,7 @@ class ExecResult:
     stderr: bytes = b""
 
 
-@attrs.frozen
+@record
 class SnapshotConfig:
     """``<domainsnapshot>`` as given to ``create_snapshot``.
 
@@ -510,7 +512,7 @@ class SnapshotConfig:
     description: str | None = None
 
 
-@attrs.frozen
+@record
 class SnapshotInfo:
     """A stored snapshot.
 
@@ -535,7 +537,7 @@ class SnapshotInfo:
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class DHCPRange:
     """``<range start end>`` inside ``<dhcp>``."""
 
@@ -543,7 +545,7 @@ class DHCPRange:
     end: str
 
 
-@attrs.frozen
+@record
 class IPConfig:
     """``<ip address prefix|netmask>`` of a network, with optional DHCP ranges."""
 
@@ -553,7 +555,7 @@ class IPConfig:
     dhcp: tuple[DHCPRange, ...] = ()
 
 
-@attrs.frozen
+@record
 class NetworkConfig:
     """A network definition (libvirt's ``<network>``).
 
@@ -575,10 +577,10 @@ class NetworkConfig:
     ips: tuple[IPConfig, ...] = ()
     mtu: int | None = None
     domain: str | None = None
-    unknown: tuple[str, ...] = attrs.field(default=(), eq=False)
+    unknown: tuple[str, ...] = field(default=(), eq=False)
 
 
-@attrs.frozen
+@record
 class NetworkRef:
     """A network's identity."""
 
@@ -586,7 +588,7 @@ class NetworkRef:
     uuid: str
 
 
-@attrs.frozen
+@record
 class NetworkInfo:
     """A network's live facts."""
 
@@ -601,7 +603,7 @@ class NetworkInfo:
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class PoolConfig:
     """A storage pool definition (libvirt's ``<pool>``).
 
@@ -621,13 +623,13 @@ class PoolConfig:
     type: str = "dir"
     target: str | None = None
     source: str | None = None
-    capacity: int = attrs.field(default=0, eq=False)
-    allocation: int = attrs.field(default=0, eq=False)
-    available: int = attrs.field(default=0, eq=False)
-    unknown: tuple[str, ...] = attrs.field(default=(), eq=False)
+    capacity: int = field(default=0, eq=False)
+    allocation: int = field(default=0, eq=False)
+    available: int = field(default=0, eq=False)
+    unknown: tuple[str, ...] = field(default=(), eq=False)
 
 
-@attrs.frozen
+@record
 class PoolRef:
     """A storage pool's identity."""
 
@@ -635,7 +637,7 @@ class PoolRef:
     uuid: str
 
 
-@attrs.frozen
+@record
 class PoolInfo:
     """``virStoragePoolGetInfo`` plus persistence."""
 
@@ -647,7 +649,7 @@ class PoolInfo:
     autostart: bool = False
 
 
-@attrs.frozen
+@record
 class VolumeConfig:
     """A storage volume definition (libvirt's ``<volume>``).
 
@@ -666,12 +668,12 @@ class VolumeConfig:
     allocation: int | None = None
     format: str | None = None
     type: str = "file"
-    key: str | None = attrs.field(default=None, eq=False)
-    path: str | None = attrs.field(default=None, eq=False)
-    unknown: tuple[str, ...] = attrs.field(default=(), eq=False)
+    key: str | None = field(default=None, eq=False)
+    path: str | None = field(default=None, eq=False)
+    unknown: tuple[str, ...] = field(default=(), eq=False)
 
 
-@attrs.frozen
+@record
 class VolumeRef:
     """A storage volume's identity."""
 
@@ -681,7 +683,7 @@ class VolumeRef:
     path: str
 
 
-@attrs.frozen
+@record
 class VolumeInfo:
     """``virStorageVolGetInfo``."""
 
@@ -695,7 +697,7 @@ class VolumeInfo:
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class NodeInfo:
     """``virNodeGetInfo``: the host's CPU and memory.
 
@@ -719,7 +721,7 @@ class NodeInfo:
     threads: int = 1
 
 
-@attrs.frozen
+@record
 class HostCapabilities:
     """What the host and driver can run (``virConnectGetCapabilities`` subset).
 
@@ -735,12 +737,12 @@ class HostCapabilities:
     features: tuple[str, ...] = ()
 
 
-@attrs.frozen
+@record
 class Credentials:
     """A user name and password given to a driver that authenticates."""
 
     username: str
-    password: str = attrs.field(repr=False)
+    password: str = field(repr=False)
 
 
 #: A callable the driver calls for credentials; it receives the URI text and
@@ -753,7 +755,7 @@ AuthCallback = Callable[[str], Credentials | None]
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class NodeDomain:
     """A domain stored in a test-driver state file.
 
@@ -778,7 +780,7 @@ class NodeDomain:
     live: DomainConfig | None = None
 
 
-@attrs.frozen
+@record
 class NodeNetwork:
     """A network stored in a test-driver state file."""
 
@@ -788,7 +790,7 @@ class NodeNetwork:
     autostart: bool = False
 
 
-@attrs.frozen
+@record
 class NodePool:
     """A storage pool, with its volumes, stored in a test-driver state file."""
 
@@ -799,7 +801,7 @@ class NodePool:
     volumes: tuple[VolumeConfig, ...] = ()
 
 
-@attrs.frozen
+@record
 class NodeDocument:
     """The whole test-driver state file (``<node>``).
 

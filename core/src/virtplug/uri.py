@@ -6,9 +6,8 @@ import os
 import re
 import urllib.parse
 
-import attrs
-
 from virtplug.errors import InvalidArgError
+from virtplug.records import record
 
 __all__ = ["DEFAULT_URI_ENV", "URI", "default_uri", "parse_uri"]
 
@@ -17,7 +16,7 @@ DEFAULT_URI_ENV = "VIRTPLUG_DEFAULT_URI"
 _SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]*(\+[a-z][a-z0-9-]*)?$")
 
 
-@attrs.frozen
+@record
 class URI:
     """A parsed connection URI.
 

@@ -7,9 +7,8 @@ rejected call must leave the object unchanged); any other cell is positive.
 
 from __future__ import annotations
 
-import attrs
-
 from virtplug import ErrorCode
+from virtplug.records import record
 
 __all__ = ["DOMAIN_CELLS", "NETWORK_CELLS", "POOL_CELLS", "VOLUME_CELLS", "Cell"]
 
@@ -17,7 +16,7 @@ INV = ErrorCode.OPERATION_INVALID
 FAILED = ErrorCode.OPERATION_FAILED
 
 
-@attrs.frozen
+@record
 class Cell:
     """One cell: from *state*, *action* (exercising *op*) gives *expect*."""
 

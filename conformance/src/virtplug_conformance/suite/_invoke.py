@@ -16,12 +16,13 @@ import attrs
 
 from virtplug.api import Connection, Domain, Network, Snapshot, StoragePool, StorageVolume
 from virtplug.models import DomainState, PoolRef, SnapshotConfig, SnapshotInfo, new_uuid
+from virtplug.records import record
 from virtplug_conformance.harness import Case
 
 __all__ = ["FALLBACK_XML", "INVOKE", "Subjects", "World", "build_world", "subjects_for"]
 
 
-@attrs.frozen
+@record
 class Subjects:
     """The objects and inputs the calls of :data:`INVOKE` act on."""
 

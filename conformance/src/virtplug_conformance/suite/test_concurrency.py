@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 
-import attrs
-
 from virtplug import ErrorCode, VirtError
 from virtplug.models import new_uuid
+from virtplug.records import evolve
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 
@@ -60,7 +59,7 @@ def test_parallel_defines_of_one_name(vp: Case) -> None:
     name = vp.name("dom")
     vp.track_domain(name)
     base = vp.domain_config(name)
-    configs = [attrs.evolve(base, uuid=new_uuid()) for _ in range(K_SAME)]
+    configs = [evolve(base, uuid=new_uuid()) for _ in range(K_SAME)]
     results = _parallel(K_SAME, lambda i: vp.conn.define_domain(configs[i]))
     winners = [i for i, exc in enumerate(results) if exc is None]
     vp.check(

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import attrs
-
-from virtplug import DomainState, ErrorCode
+from virtplug import DomainState, ErrorCode, records
 from virtplug import xml as codec
 from virtplug.models import DomainConfig, SnapshotConfig, new_uuid
+from virtplug.records import evolve
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 
@@ -25,9 +24,9 @@ ENRICH = (
 
 def config_diff(want: Any, got: Any) -> str:
     """The fields that differ between two attrs configs."""
-    if not (attrs.has(type(want)) and attrs.has(type(got))):
+    if not (records.has(type(want)) and records.has(type(got))):
         return f"{want!r} != {got!r}"
-    a, b = attrs.asdict(want), attrs.asdict(got)
+    a, b = records.asdict(want), records.asdict(got)
     return "; ".join(f"{k}: {a[k]!r} -> {b.get(k)!r}" for k in a if a[k] != b.get(k))
 
 
@@ -108,7 +107,7 @@ def test_identity(vp: Case) -> None:
         op="domain.lookup_by_id",
         what="looking up the id of a domain that stopped",
     )
-    clash = attrs.evolve(vp.domain_config(vp.name("dom")), uuid=b.uuid)
+    clash = evolve(vp.domain_config(vp.name("dom")), uuid=b.uuid)
     vp.track_domain(clash.name)
     vp.raises(
         ErrorCode.OPERATION_FAILED,
@@ -156,7 +155,7 @@ def test_xml_round_trip(vp: Case) -> None:
     original = vp.domain_config(name, extra=ENRICH)
     vp.track_domain(name)
     dom = vp.conn.define_domain(vp.domain_xml(name, extra=ENRICH))
-    want = attrs.evolve(original, uuid=dom.uuid)
+    want = evolve(original, uuid=dom.uuid)
     got = codec.parse_domain(dom.xml(inactive=True))
     vp.check(
         got == want,
@@ -511,7 +510,7 @@ def test_snapshots(vp: Case) -> None:
         op="domain.snapshot_create",
         what="a second snapshot with the same name",
     )
-    changed = attrs.evolve(original, description="changed after the snapshot")
+    changed = evolve(original, description="changed after the snapshot")
     vp.conn.define_domain(changed)
     snap.revert()
     reverted = codec.parse_domain(dom.xml(inactive=True))
@@ -569,7 +568,7 @@ def test_create_is_transient(vp: Case) -> None:
     taken = vp.new_domain("shutoff")
     vp.raises(
         ErrorCode.OPERATION_FAILED,
-        lambda: vp.conn.create_domain(attrs.evolve(vp.domain_config(taken.name), uuid=new_uuid())),
+        lambda: vp.conn.create_domain(evolve(vp.domain_config(taken.name), uuid=new_uuid())),
         op="domain.create",
         what="creating a domain whose name is taken",
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from virtplug import ErrorCode, PoolState
 from virtplug import xml as codec
+from virtplug.records import evolve
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers
 from virtplug_conformance.suite.test_domain import config_diff
@@ -57,7 +56,7 @@ def test_network_identity(vp: Case) -> None:
         f"a defined network's info is {info!r}",
         op="network.info",
     )
-    want = attrs.evolve(original, uuid=net.uuid)
+    want = evolve(original, uuid=net.uuid)
     got = codec.parse_network(net.xml(inactive=True))
     vp.check(got == want, f"network XML round trip: {config_diff(want, got)}", op="network.xml")
     vp.conn.define_network(net.xml(inactive=True))
@@ -142,7 +141,7 @@ def test_pool_identity(vp: Case) -> None:
         f"a defined pool's info is {info!r}",
         op="pool.info",
     )
-    want = attrs.evolve(original, uuid=pool.uuid)
+    want = evolve(original, uuid=pool.uuid)
     got = codec.parse_pool(pool.xml(inactive=True))
     vp.check(got == want, f"pool XML round trip: {config_diff(want, got)}", op="pool.xml")
     vp.conn.define_pool(pool.xml(inactive=True))

@@ -12,8 +12,6 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from virtplug import ErrorCode
 from virtplug.models import (
     CrashedReason,
@@ -25,6 +23,7 @@ from virtplug.models import (
     ShutoffReason,
     new_uuid,
 )
+from virtplug.records import evolve
 from virtplug_conformance.harness import Case
 from virtplug_conformance.registry import covers_cells
 from virtplug_conformance.suite._cells import (
@@ -103,12 +102,12 @@ def test_domain_transition(vp: Case, cell: Cell) -> None:
     def define(uuid: str | None) -> None:
         config = vp.domain_config(name)
         if uuid is not None:
-            config = attrs.evolve(config, uuid=uuid, description=MARK)
+            config = evolve(config, uuid=uuid, description=MARK)
         conn.define_domain(config)
 
     def create(uuid: str | None) -> None:
         config = vp.domain_config(name)
-        conn.create_domain(attrs.evolve(config, uuid=uuid) if uuid else config)
+        conn.create_domain(evolve(config, uuid=uuid) if uuid else config)
 
     def set_autostart() -> None:
         dom.autostart = True
@@ -184,10 +183,10 @@ def test_network_transition(vp: Case, cell: Cell) -> None:
         "stop": net.stop,
         "undefine": net.undefine,
         "define": lambda: conn.define_network(config),
-        "define_same_uuid": lambda: conn.define_network(attrs.evolve(config, uuid=net.uuid)),
-        "define_other_uuid": lambda: conn.define_network(attrs.evolve(config, uuid=new_uuid())),
+        "define_same_uuid": lambda: conn.define_network(evolve(config, uuid=net.uuid)),
+        "define_other_uuid": lambda: conn.define_network(evolve(config, uuid=new_uuid())),
         "create": lambda: conn.create_network(config),
-        "create_same_name": lambda: conn.create_network(attrs.evolve(config, uuid=new_uuid())),
+        "create_same_name": lambda: conn.create_network(evolve(config, uuid=new_uuid())),
         "set_autostart": set_autostart,
     }
     _run_cell(
@@ -220,7 +219,7 @@ def test_pool_transition(vp: Case, cell: Cell) -> None:
         pool.autostart = True
 
     def with_uuid(uuid: str) -> Any:
-        return attrs.evolve(config, uuid=uuid)
+        return evolve(config, uuid=uuid)
 
     actions: dict[str, Callable[[], object]] = {
         "build": pool.build,

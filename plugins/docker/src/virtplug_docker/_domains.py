@@ -8,7 +8,6 @@ import math
 import subprocess
 from typing import Any
 
-import attrs
 import docker.errors
 import docker.types
 
@@ -27,6 +26,7 @@ from virtplug.models import (
     ShutdownReason,
     ShutoffReason,
 )
+from virtplug.records import evolve
 from virtplug_docker._codec import (
     LABEL_AUTOSTART,
     LABEL_CONFIG,
@@ -120,7 +120,7 @@ def live_config(
             kept.append(InterfaceConfig("network", source=net, mac=mac))
     if tuple(kept) != config.interfaces:
         changes["interfaces"] = tuple(kept)
-    return attrs.evolve(config, **changes) if changes else config
+    return evolve(config, **changes) if changes else config
 
 
 def state_of(attrs_: dict[str, Any]) -> tuple[DomainState, int]:

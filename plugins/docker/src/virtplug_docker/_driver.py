@@ -53,6 +53,7 @@ from virtplug.models import (
     VolumeInfo,
     VolumeRef,
 )
+from virtplug.records import evolve
 from virtplug.uri import URI
 from virtplug_docker import _domains as doms
 from virtplug_docker import _events, _networks, _snapshots, _storage
@@ -870,9 +871,7 @@ class DockerDriver:
             if len(kept) == len(fss):
                 raise OperationFailedError(f"device not found: no filesystem at {remove.target}")
             fss = kept
-        import attrs as _attrs
-
-        new = _attrs.evolve(config, filesystems=tuple(fss))
+        new = evolve(config, filesystems=tuple(fss))
         policy = ((attrs_.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
         with conn.guard("domain", name):
             doms.remove_quietly(conn, facts.id)

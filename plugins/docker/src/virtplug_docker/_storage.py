@@ -41,6 +41,7 @@ from virtplug.models import (
     VolumeInfo,
     VolumeRef,
 )
+from virtplug.records import evolve
 from virtplug_docker import registry
 from virtplug_docker._codec import (
     LABEL_AUTOSTART,
@@ -334,11 +335,9 @@ def pool_info(conn: DockerConnection, name: str) -> PoolInfo:
 
 def pool_xml(conn: DockerConnection, name: str) -> PoolConfig:
     """The configuration with sizes."""
-    import attrs
-
     pool = lookup_pool(conn, name)
     cap, alloc, avail = _sizes(conn, pool)
-    return attrs.evolve(pool.config, capacity=cap, allocation=alloc, available=avail)
+    return evolve(pool.config, capacity=cap, allocation=alloc, available=avail)
 
 
 def set_pool_autostart(conn: DockerConnection, name: str, autostart: bool) -> None:
@@ -385,9 +384,7 @@ def _vol(conn: DockerConnection, pool: str, raw: dict[str, Any]) -> Vol:
             for f in files:
                 with contextlib.suppress(OSError):
                     allocation += os.lstat(os.path.join(root, f)).st_size
-    import attrs
-
-    config = attrs.evolve(config, key=docker_name, path=path)
+    config = evolve(config, key=docker_name, path=path)
     return Vol(
         ref=VolumeRef(pool=pool, name=name, key=docker_name, path=path),
         config=config,
@@ -584,9 +581,7 @@ def clone_volume(conn: DockerConnection, pool: str, name: str, new_name: str) ->
             "cloning a Docker volume copies its data on the engine host; "
             "only local engines (docker:///, docker+unix) can do it"
         )
-    import attrs
-
-    ref = create_volume(conn, pool, attrs.evolve(src.config, name=new_name, key=None, path=None))
+    ref = create_volume(conn, pool, evolve(src.config, name=new_name, key=None, path=None))
     try:
         shutil.copytree(src.ref.path, ref.path, symlinks=True, dirs_exist_ok=True)
     except OSError as exc:

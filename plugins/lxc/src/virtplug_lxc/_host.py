@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-import attrs
+from virtplug.records import record
 
 __all__ = ["CgroupLayout", "cgroup_layout", "meminfo", "node_facts"]
 
@@ -16,7 +16,7 @@ _CG = Path("/sys/fs/cgroup")
 CPU_PERIOD_US = 100_000
 
 
-@attrs.frozen
+@record
 class CgroupLayout:
     """Which cgroup keys express memory and CPU limits on this host.
 

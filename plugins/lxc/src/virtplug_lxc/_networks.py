@@ -9,8 +9,6 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from virtplug import hookimpl
 from virtplug.errors import (
     ConfigUnsupportedError,
@@ -26,6 +24,7 @@ from virtplug.models import (
     NetworkInfo,
     NetworkRef,
 )
+from virtplug.records import evolve
 from virtplug_lxc import _net
 from virtplug_lxc._net import nat_owner
 from virtplug_lxc._state import (
@@ -150,7 +149,7 @@ class NetworkHooks:
                 raise OperationFailedError(
                     f"network '{oc.name}' already exists with uuid {config.uuid}"
                 )
-        return attrs.evolve(config, bridge=bridge)
+        return evolve(config, bridge=bridge)
 
     @hookimpl
     def virtplug_network_list(

@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from virtplug import hookimpl
 from virtplug.errors import (
     ConfigUnsupportedError,
@@ -36,6 +34,7 @@ from virtplug.models import (
     VolumeInfo,
     VolumeRef,
 )
+from virtplug.records import evolve
 from virtplug_lxc._state import (
     LXCConnection,
     check_name,
@@ -315,7 +314,7 @@ class StorageHooks:
         data = self._pool_load(conn, name)
         capacity, allocation, available = self._pool_sizes(data)
         config: PoolConfig = data["config"]
-        return attrs.evolve(config, capacity=capacity, allocation=allocation, available=available)
+        return evolve(config, capacity=capacity, allocation=allocation, available=available)
 
     @hookimpl
     def virtplug_pool_get_autostart(self, conn: LXCConnection, name: str) -> bool:

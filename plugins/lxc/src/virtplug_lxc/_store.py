@@ -4,7 +4,7 @@ The driver keeps, next to each container's LXC ``config`` file, a
 ``virtplug.json`` with the domain's full :class:`~virtplug.models.DomainConfig`
 (so XML round-trips), its UUID, and its persistent / autostart flags.
 Networks and storage pools live under ``<lxcpath>/.virtplug/``. Models are
-written as plain JSON (``attrs.asdict``) and read back by walking the attrs
+written as plain JSON and read back by walking the records'
 field types, so no XML is ever parsed or written by the driver.
 """
 
@@ -21,7 +21,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import attrs
+from virtplug import records
 
 __all__ = ["dump_model", "load_model", "read_json", "write_json", "write_text"]
 
@@ -29,9 +29,9 @@ _T = TypeVar("_T")
 
 
 def dump_model(obj: Any) -> Any:
-    """Turn an attrs model (and nested models, tuples, enums) into JSON-ready data."""
-    if attrs.has(type(obj)):
-        return {f.name: dump_model(getattr(obj, f.name)) for f in attrs.fields(type(obj))}
+    """Turn a model (and nested models, tuples, enums) into JSON-ready data."""
+    if records.has(type(obj)):
+        return {f.name: dump_model(getattr(obj, f.name)) for f in records.fields(type(obj))}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, tuple | list):
@@ -59,7 +59,7 @@ def _structure(value: Any, tp: Any) -> Any:
         return tuple(_structure(v, a) for v, a in zip(value, args, strict=True))
     if origin is typing.Literal:
         return value
-    if isinstance(tp, type) and attrs.has(tp):
+    if isinstance(tp, type) and records.has(tp):
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {tp.__name__}")
         return load_model(tp, value)
@@ -74,13 +74,13 @@ def _structure(value: Any, tp: Any) -> Any:
 
 @functools.cache
 def _fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
-    """(name, resolved type) of every attrs field of *cls* (resolving hints is slow)."""
+    """(name, resolved type) of every field of *cls* (resolving hints is slow)."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in attrs.fields(cls))
+    return tuple((f.name, hints[f.name]) for f in records.fields(cls))
 
 
 def load_model(cls: type[_T], data: dict[str, Any]) -> _T:
-    """Rebuild an attrs model of class *cls* from :func:`dump_model` output.
+    """Rebuild a model of class *cls* from :func:`dump_model` output.
 
     :raises ValueError: the data does not fit the model.
     """

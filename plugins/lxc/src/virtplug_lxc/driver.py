@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import attrs
 import lxc
 
 from virtplug import hookimpl
@@ -64,6 +63,7 @@ from virtplug.models import (
     SnapshotConfig,
     SnapshotInfo,
 )
+from virtplug.records import evolve, record
 from virtplug.uri import URI
 from virtplug_lxc import _net
 from virtplug_lxc._config import (
@@ -867,8 +867,8 @@ class LXCDriver(NetworkHooks, StorageHooks):
                         f"{kib} KiB (the cgroup refused; is current use above it?)"
                     )
                 if meta.live is not None:
-                    meta.live = attrs.evolve(meta.live, current_memory_kib=kib)
-            new = attrs.evolve(meta.config, current_memory_kib=kib)
+                    meta.live = evolve(meta.live, current_memory_kib=kib)
+            new = evolve(meta.config, current_memory_kib=kib)
             self._write_config(conn, c, new, meta.config, meta.autostart)
             meta.config = new
             conn.write_meta(name, meta)
@@ -895,8 +895,8 @@ class LXCDriver(NetworkHooks, StorageHooks):
                             f"could not set {item} of running domain '{name}' to {value}"
                         )
                 if meta.live is not None:
-                    meta.live = attrs.evolve(meta.live, vcpus=count)
-            new = attrs.evolve(meta.config, vcpus=count)
+                    meta.live = evolve(meta.live, vcpus=count)
+            new = evolve(meta.config, vcpus=count)
             self._write_config(conn, c, new, meta.config, meta.autostart)
             meta.config = new
             conn.write_meta(name, meta)
@@ -1000,8 +1000,8 @@ class LXCDriver(NetworkHooks, StorageHooks):
                     _net.delete_link(host)
                 raise OperationFailedError(f"cannot attach interface: {exc}") from exc
             meta.guest_nics.append((dump_model(iface), guest, host))
-            meta.live = attrs.evolve(live, interfaces=(*live.interfaces, iface))
-        new = attrs.evolve(meta.config, interfaces=(*meta.config.interfaces, iface))
+            meta.live = evolve(live, interfaces=(*live.interfaces, iface))
+        new = evolve(meta.config, interfaces=(*meta.config.interfaces, iface))
         self._write_config(conn, c, new, meta.config, meta.autostart)
         meta.config = new
 
@@ -1042,8 +1042,8 @@ class LXCDriver(NetworkHooks, StorageHooks):
             raise OperationFailedError(f"a filesystem is already attached at '{fs.target}'")
         if running:
             bind_mount_live(c, source, fs.target, fs.readonly)
-            meta.live = attrs.evolve(live, filesystems=(*live.filesystems, fs))
-        new = attrs.evolve(meta.config, filesystems=(*meta.config.filesystems, fs))
+            meta.live = evolve(live, filesystems=(*live.filesystems, fs))
+        new = evolve(meta.config, filesystems=(*meta.config.filesystems, fs))
         self._write_config(conn, c, new, meta.config, meta.autostart)
         meta.config = new
 
@@ -1099,11 +1099,11 @@ class LXCDriver(NetworkHooks, StorageHooks):
                 meta.guest_nics.remove(entry)
             items = list(live.interfaces)
             items.remove(in_live)
-            meta.live = attrs.evolve(live, interfaces=tuple(items))
+            meta.live = evolve(live, interfaces=tuple(items))
         if in_config is not None:
             items = list(meta.config.interfaces)
             items.remove(in_config)
-            new = attrs.evolve(meta.config, interfaces=tuple(items))
+            new = evolve(meta.config, interfaces=tuple(items))
             self._write_config(conn, c, new, meta.config, meta.autostart)
             meta.config = new
 
@@ -1126,11 +1126,11 @@ class LXCDriver(NetworkHooks, StorageHooks):
             raise OperationFailedError(f"device not found: no filesystem at '{want.target}'")
         if live is not None and in_live is not None:
             unmount_live(c, want.target)
-            meta.live = attrs.evolve(
+            meta.live = evolve(
                 live, filesystems=tuple(f for f in live.filesystems if f is not in_live)
             )
         if in_config is not None:
-            new = attrs.evolve(
+            new = evolve(
                 meta.config,
                 filesystems=tuple(f for f in meta.config.filesystems if f is not in_config),
             )
@@ -1294,7 +1294,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
                     f"{log_reason(cdir, offset)}"
                 )
             if info.config is not None:
-                meta.config = attrs.evolve(info.config, uuid=meta.uuid, name=name)
+                meta.config = evolve(info.config, uuid=meta.uuid, name=name)
             meta.live = None
             meta.guest_nics = []
             meta.state = (int(DomainState.SHUTOFF), int(ShutoffReason.FROM_SNAPSHOT))
@@ -1333,7 +1333,7 @@ class LXCDriver(NetworkHooks, StorageHooks):
         return users
 
 
-@attrs.frozen
+@record
 class _Seen:
     """One container as the event watcher saw it."""
 

@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequenc
 from pathlib import Path
 from typing import Any, TypeVar
 
-import attrs
-
 from virtplug import EVENTS_BY_OPERATION
 from virtplug.errors import (
     AuthCancelledError,
@@ -90,6 +88,7 @@ from virtplug.models import (
     VolumeRef,
     new_uuid,
 )
+from virtplug.records import evolve, record
 from virtplug_test import _exec
 from virtplug_test._default import DEFAULT_NODE, GIB, default_document
 
@@ -109,7 +108,7 @@ _POLL_INTERVAL = 0.2
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen
+@record
 class DomRec:
     """A domain.
 
@@ -163,7 +162,7 @@ class DomRec:
         return DomainRef(self.config.name, self.uuid, self.id if self.active else None)
 
 
-@attrs.frozen
+@record
 class NetRec:
     """A network (active when *live* is set)."""
 
@@ -187,7 +186,7 @@ class NetRec:
         return NetworkRef(self.config.name, str(self.config.uuid))
 
 
-@attrs.frozen
+@record
 class PoolRec:
     """A storage pool with its volumes (active when *live* is set)."""
 
@@ -439,7 +438,7 @@ class Backend:
         self._next_id = max([self._next_id, *(i + 1 for i in ids)])
         domains: _Table[DomRec] = _Table()
         for nd in doc.domains:
-            config = nd.config if nd.config.uuid else attrs.evolve(nd.config, uuid=new_uuid())
+            config = nd.config if nd.config.uuid else evolve(nd.config, uuid=new_uuid())
             state = DomainState(nd.state)
             if state not in (DomainState.RUNNING, DomainState.PAUSED):
                 state = DomainState.SHUTOFF
@@ -488,7 +487,7 @@ class Backend:
             )
         networks: _Table[NetRec] = _Table()
         for nn in doc.networks:
-            net = nn.config if nn.config.uuid else attrs.evolve(nn.config, uuid=new_uuid())
+            net = nn.config if nn.config.uuid else evolve(nn.config, uuid=new_uuid())
             networks[net.name] = NetRec(
                 config=net,
                 live=net if nn.active else None,
@@ -497,7 +496,7 @@ class Backend:
             )
         pools: _Table[PoolRec] = _Table()
         for np_ in doc.pools:
-            pool = np_.config if np_.config.uuid else attrs.evolve(np_.config, uuid=new_uuid())
+            pool = np_.config if np_.config.uuid else evolve(np_.config, uuid=new_uuid())
             pools[pool.name] = PoolRec(
                 config=pool,
                 live=pool if np_.active else None,
@@ -543,7 +542,7 @@ class Backend:
         ]
         pools = [
             NodePool(
-                config=attrs.evolve(
+                config=evolve(
                     rec.config,
                     capacity=rec.capacity,
                     allocation=rec.allocation,
@@ -880,7 +879,7 @@ class Backend:
             uuid = str(config.uuid)
             exists = self._check_new_identity("domain", config.name, uuid, self.domains)
             if exists:
-                rec = attrs.evolve(self.domains[config.name], config=config, persistent=True)
+                rec = evolve(self.domains[config.name], config=config, persistent=True)
                 detail = DomainEventDetail.Defined.UPDATED
             else:
                 rec = DomRec(config, None, DomainState.SHUTOFF, ShutoffReason.UNKNOWN, None, True)
@@ -921,7 +920,7 @@ class Backend:
             if not rec.persistent:
                 raise OperationInvalidError("cannot undefine transient domain")
             if rec.active:
-                self.domains[name] = attrs.evolve(
+                self.domains[name] = evolve(
                     rec, config=rec.current, persistent=False, autostart=False
                 )
             else:
@@ -935,7 +934,7 @@ class Backend:
             if rec.active:
                 raise OperationInvalidError("domain is already running")
             self._check_runnable(rec.config)
-            self.domains[name] = attrs.evolve(
+            self.domains[name] = evolve(
                 rec,
                 live=rec.config,
                 state=DomainState.RUNNING,
@@ -949,7 +948,7 @@ class Backend:
     def _stopped(self, rec: DomRec, reason: ShutoffReason) -> DomRec | None:
         if not rec.persistent:
             return None
-        return attrs.evolve(
+        return evolve(
             rec,
             live=None,
             state=DomainState.SHUTOFF,
@@ -986,7 +985,7 @@ class Backend:
             if not rec.active:
                 raise _not_running()
             now = time.time_ns()
-            self.domains[name] = attrs.evolve(
+            self.domains[name] = evolve(
                 rec,
                 state=DomainState.RUNNING,
                 reason=RunningReason.BOOTED,
@@ -1004,7 +1003,7 @@ class Backend:
             if rec.state == DomainState.PAUSED:
                 return
             now = time.time_ns()
-            self.domains[name] = attrs.evolve(
+            self.domains[name] = evolve(
                 rec,
                 state=DomainState.PAUSED,
                 reason=PausedReason.USER,
@@ -1021,7 +1020,7 @@ class Backend:
                 raise _not_running()
             if rec.state != DomainState.PAUSED:
                 raise OperationInvalidError("domain is not paused")
-            self.domains[name] = attrs.evolve(
+            self.domains[name] = evolve(
                 rec,
                 state=DomainState.RUNNING,
                 reason=RunningReason.UNPAUSED,
@@ -1072,23 +1071,23 @@ class Backend:
             targets = ([rec.current] if live else []) + ([rec.config] if definition else [])
             if any(kib > cfg.memory_kib for cfg in targets):
                 raise InvalidArgError("cannot set memory higher than max memory")
-            self.domains[name] = self._apply(rec, lambda c: attrs.evolve(c, current_memory_kib=kib))
+            self.domains[name] = self._apply(rec, lambda c: evolve(c, current_memory_kib=kib))
 
     def domain_set_vcpus(self, origin: object, name: str, count: int) -> None:
         """Set the vCPU count live and in the definition."""
         with self.changing(origin):
             rec = self._dom(name)
             self._check_vcpus(count)
-            self.domains[name] = self._apply(rec, lambda c: attrs.evolve(c, vcpus=count))
+            self.domains[name] = self._apply(rec, lambda c: evolve(c, vcpus=count))
 
     def _apply(self, rec: DomRec, change: Callable[[DomainConfig], DomainConfig]) -> DomRec:
         live, definition = self._targets(rec)
         new_live = change(rec.current) if live else rec.live
         if not rec.persistent:
             assert new_live is not None
-            return attrs.evolve(rec, live=new_live, config=new_live)
+            return evolve(rec, live=new_live, config=new_live)
         new_config = change(rec.config) if definition else rec.config
-        return attrs.evolve(rec, live=new_live, config=new_config)
+        return evolve(rec, live=new_live, config=new_config)
 
     def domain_get_autostart(self, name: str) -> bool:
         """The autostart flag."""
@@ -1101,7 +1100,7 @@ class Backend:
             rec = self._dom(name)
             if not rec.persistent:
                 raise OperationInvalidError("cannot set autostart for transient domain")
-            self.domains[name] = attrs.evolve(rec, autostart=bool(autostart))
+            self.domains[name] = evolve(rec, autostart=bool(autostart))
 
     def domain_attach(self, origin: object, name: str, device: DeviceConfig) -> None:
         """Attach a device live (when active) and to the definition."""
@@ -1178,7 +1177,7 @@ class Backend:
                 description=snap.description,
                 config=rec.current,
             )
-            self.domains[name] = attrs.evolve(rec, snapshots=(*rec.snapshots, info))
+            self.domains[name] = evolve(rec, snapshots=(*rec.snapshots, info))
             return info
 
     def snapshot_list(self, name: str) -> list[SnapshotInfo]:
@@ -1212,7 +1211,7 @@ class Backend:
                 )
             now = time.time_ns()
             if target == DomainState.SHUTOFF:
-                new = attrs.evolve(
+                new = evolve(
                     rec,
                     config=config,
                     live=None,
@@ -1226,7 +1225,7 @@ class Backend:
                 if not rec.active:
                     self._check_runnable(config)
                 running = target == DomainState.RUNNING
-                new = attrs.evolve(
+                new = evolve(
                     rec,
                     config=config,
                     live=config,
@@ -1245,7 +1244,7 @@ class Backend:
             rec = self._dom(name)
             info = self._snapshot(rec, snapshot)
             kept = tuple(s for s in rec.snapshots if s.name != info.name)
-            self.domains[name] = attrs.evolve(rec, snapshots=kept)
+            self.domains[name] = evolve(rec, snapshots=kept)
 
     # -- networks ---------------------------------------------------------------
 
@@ -1293,7 +1292,7 @@ class Backend:
                 "network", config.name, str(config.uuid), self.networks
             )
             if exists:
-                rec = attrs.evolve(self.networks[config.name], config=config, persistent=True)
+                rec = evolve(self.networks[config.name], config=config, persistent=True)
             else:
                 rec = NetRec(config, None, True)
             self.networks[config.name] = rec
@@ -1322,7 +1321,7 @@ class Backend:
             if not rec.persistent:
                 raise OperationInvalidError("cannot undefine transient network")
             if rec.active:
-                self.networks[name] = attrs.evolve(
+                self.networks[name] = evolve(
                     rec, config=rec.current, persistent=False, autostart=False
                 )
             else:
@@ -1335,7 +1334,7 @@ class Backend:
             rec = self._net(name)
             if rec.active:
                 raise OperationInvalidError("network is already active")
-            self.networks[name] = attrs.evolve(rec, live=rec.config)
+            self.networks[name] = evolve(rec, live=rec.config)
             events.extend(_events_for("network.start", name, str(rec.config.uuid)))
 
     def network_stop(self, origin: object, name: str) -> None:
@@ -1345,7 +1344,7 @@ class Backend:
             if not rec.active:
                 raise OperationInvalidError("network is not active")
             if rec.persistent:
-                self.networks[name] = attrs.evolve(rec, live=None)
+                self.networks[name] = evolve(rec, live=None)
             else:
                 del self.networks[name]
             events.extend(_events_for("network.stop", name, str(rec.config.uuid)))
@@ -1373,7 +1372,7 @@ class Backend:
             rec = self._net(name)
             if not rec.persistent:
                 raise OperationInvalidError("cannot set autostart for transient network")
-            self.networks[name] = attrs.evolve(rec, autostart=bool(autostart))
+            self.networks[name] = evolve(rec, autostart=bool(autostart))
 
     # -- storage pools -------------------------------------------------------------
 
@@ -1422,7 +1421,7 @@ class Backend:
             self._check_pool_config(config)
             exists = self._check_new_identity("pool", config.name, str(config.uuid), self.pools)
             if exists:
-                rec = attrs.evolve(self.pools[config.name], config=config, persistent=True)
+                rec = evolve(self.pools[config.name], config=config, persistent=True)
             else:
                 rec = PoolRec(config, None, True)
             self.pools[config.name] = rec
@@ -1458,7 +1457,7 @@ class Backend:
             rec = self._pool(name)
             if rec.active:
                 raise OperationInvalidError("storage pool is already active")
-            self.pools[name] = attrs.evolve(rec, live=rec.config)
+            self.pools[name] = evolve(rec, live=rec.config)
             events.extend(_events_for("pool.start", name, str(rec.config.uuid)))
 
     def pool_stop(self, origin: object, name: str) -> None:
@@ -1475,7 +1474,7 @@ class Backend:
                         f"storage pool '{name}' is in use by domain '{dom.config.name}'"
                     )
             if rec.persistent:
-                self.pools[name] = attrs.evolve(rec, live=None)
+                self.pools[name] = evolve(rec, live=None)
             else:
                 del self.pools[name]
             events.extend(_events_for("pool.stop", name, str(rec.config.uuid)))
@@ -1527,7 +1526,7 @@ class Backend:
             rec = self._pool(name)
             cfg = rec.config if inactive else rec.current
             capacity, allocation = rec.capacity, rec.allocation
-            return attrs.evolve(
+            return evolve(
                 cfg,
                 capacity=capacity,
                 allocation=allocation,
@@ -1545,7 +1544,7 @@ class Backend:
             rec = self._pool(name)
             if not rec.persistent:
                 raise OperationInvalidError("cannot set autostart for transient pool")
-            self.pools[name] = attrs.evolve(rec, autostart=bool(autostart))
+            self.pools[name] = evolve(rec, autostart=bool(autostart))
 
     # -- storage volumes ---------------------------------------------------------
 
@@ -1592,9 +1591,9 @@ class Backend:
             raise OperationFailedError(f"Not enough free space in pool for volume '{name}'")
         vol = _volume_with_location(
             rec.config,
-            attrs.evolve(config, allocation=allocation, format=config.format or "raw"),
+            evolve(config, allocation=allocation, format=config.format or "raw"),
         )
-        self.pools[pool] = attrs.evolve(rec, volumes=(*rec.volumes, vol))
+        self.pools[pool] = evolve(rec, volumes=(*rec.volumes, vol))
         return vol
 
     def volume_create(self, origin: object, pool: str, config: VolumeConfig) -> VolumeRef:
@@ -1607,7 +1606,7 @@ class Backend:
         """Copy a volume within its pool."""
         with self.changing(origin):
             rec, vol = self._vol(pool, name)
-            clone = attrs.evolve(vol, name=new_name, key=None, path=None)
+            clone = evolve(vol, name=new_name, key=None, path=None)
             return _vol_ref(pool, self._add_volume(pool, rec, clone))
 
     def volume_delete(self, origin: object, pool: str, name: str) -> None:
@@ -1622,7 +1621,7 @@ class Backend:
                     raise ResourceBusyError(
                         f"storage volume '{name}' is in use by domain '{dom.config.name}'"
                     )
-            self.pools[pool] = attrs.evolve(
+            self.pools[pool] = evolve(
                 rec, volumes=tuple(v for v in rec.volumes if v.name != vol.name)
             )
 
@@ -1660,7 +1659,7 @@ def _volume_with_location(pool: PoolConfig, vol: VolumeConfig) -> VolumeConfig:
     base = (pool.target or f"/{pool.name}").rstrip("/")
     path = f"{base}/{vol.name}"
     allocation = vol.capacity if vol.allocation is None else vol.allocation
-    return attrs.evolve(vol, key=path, path=path, allocation=allocation)
+    return evolve(vol, key=path, path=path, allocation=allocation)
 
 
 def _vol_ref(pool: str, vol: VolumeConfig) -> VolumeRef:
@@ -1737,10 +1736,10 @@ def _check_duplicate(config: DomainConfig, device: DeviceConfig) -> None:
 
 def _add_device(config: DomainConfig, device: DeviceConfig) -> DomainConfig:
     if isinstance(device, InterfaceConfig):
-        return attrs.evolve(config, interfaces=(*config.interfaces, device))
+        return evolve(config, interfaces=(*config.interfaces, device))
     if isinstance(device, FilesystemConfig):
-        return attrs.evolve(config, filesystems=(*config.filesystems, device))
-    return attrs.evolve(config, consoles=(*config.consoles, device))
+        return evolve(config, filesystems=(*config.filesystems, device))
+    return evolve(config, consoles=(*config.consoles, device))
 
 
 def _remove_device(config: DomainConfig, device: DeviceConfig) -> DomainConfig:
@@ -1750,14 +1749,14 @@ def _remove_device(config: DomainConfig, device: DeviceConfig) -> DomainConfig:
     if isinstance(device, InterfaceConfig):
         kept_i = list(config.interfaces)
         kept_i.remove(found)  # type: ignore[arg-type]
-        return attrs.evolve(config, interfaces=tuple(kept_i))
+        return evolve(config, interfaces=tuple(kept_i))
     if isinstance(device, FilesystemConfig):
         kept_f = list(config.filesystems)
         kept_f.remove(found)  # type: ignore[arg-type]
-        return attrs.evolve(config, filesystems=tuple(kept_f))
+        return evolve(config, filesystems=tuple(kept_f))
     kept_c = list(config.consoles)
     kept_c.remove(found)  # type: ignore[arg-type]
-    return attrs.evolve(config, consoles=tuple(kept_c))
+    return evolve(config, consoles=tuple(kept_c))
 
 
 def _diff(

@@ -9,11 +9,8 @@ the connection handle as *origin*, so the backend can tell other connections
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import attrs
 
 from virtplug import hookimpl
 from virtplug.errors import InvalidArgError, InvalidConnectionError
@@ -57,7 +54,6 @@ _BOOL = {"1": True, "yes": True, "true": True, "on": True}
 _BOOL |= {"0": False, "no": False, "false": False, "off": False}
 
 
-@attrs.define(eq=False)
 class TestConnection:
     """The state of one test-driver connection.
 
@@ -68,11 +64,17 @@ class TestConnection:
     """
 
     __test__ = False  # not a pytest test class
+    __slots__ = ("backend", "closed", "readonly", "uri")
 
-    backend: Backend
-    uri: URI
-    readonly: bool
-    closed: bool = False
+    def __init__(self, backend: Backend, uri: URI, readonly: bool, closed: bool = False) -> None:
+        self.backend = backend
+        self.uri = uri
+        self.readonly = readonly
+        self.closed = closed
+
+    def __repr__(self) -> str:
+        state = f"readonly={self.readonly}, closed={self.closed}"
+        return f"TestConnection(uri={self.uri.text!r}, {state})"
 
     def live(self) -> Backend:
         """The backend, or INVALID_CONN once closed."""
@@ -163,6 +165,8 @@ class TestDriver:
     def virtplug_connection_hostname(self, conn: TestConnection) -> str:
         """The host name of this machine (libvirt's test driver reports the real one too)."""
         conn.live()
+        import socket  # lazy: only this hook needs it
+
         return socket.gethostname()
 
     @hookimpl
