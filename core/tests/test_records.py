@@ -181,3 +181,20 @@ def test_models_are_records_with_the_documented_semantics() -> None:
     event = models.Event(models.EventKind.DOMAIN, "a", "", 0)
     assert event.timestamp > 0
     assert "password" not in repr(models.Credentials(username="u", password="p"))
+
+
+def test_post_init_runs_after_the_fields_are_set() -> None:
+    @record
+    class Port:
+        number: int
+        proto: str = "tcp"
+
+        def __post_init__(self) -> None:
+            if not 0 < self.number < 65536:
+                raise ValueError(f"bad port {self.number}")
+
+    assert Port(80).proto == "tcp"
+    with pytest.raises(ValueError, match="bad port 0"):
+        Port(0)
+    with pytest.raises(ValueError, match="bad port 70000"):
+        evolve(Port(80), number=70000)

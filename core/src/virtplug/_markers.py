@@ -31,7 +31,7 @@ class Unsupported:
 
     reason: str
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise ValueError("virtplug.unsupported() needs a non-empty reason")
 

@@ -9,7 +9,6 @@ for the same object and type, one the core emitted within
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -20,7 +19,6 @@ from virtplug.models import Event, EventKind
 
 __all__ = ["DEDUP_WINDOW", "EventBus", "Subscription"]
 
-log = logging.getLogger("virtplug.events")
 
 #: Seconds during which a backend event duplicating an API event is dropped.
 DEDUP_WINDOW = 5.0
@@ -60,7 +58,11 @@ class Subscription:
             try:
                 self._callback(event)
             except Exception:  # a subscriber's bug must not break the operation
-                log.exception("event callback %r failed on %r", self._callback, event)
+                import logging
+
+                logging.getLogger("virtplug.events").exception(
+                    "event callback %r failed on %r", self._callback, event
+                )
         else:
             self._queue.put(event)
 

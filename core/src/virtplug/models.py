@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import time
-import uuid as _uuid
 from collections.abc import Callable
 from typing import Literal
 
@@ -67,7 +66,9 @@ __all__ = [
 
 def new_uuid() -> str:
     """Return a new random RFC 4122 UUID in canonical text form."""
-    return str(_uuid.uuid4())
+    import uuid  # lazy: uuid imports platform, a cost every CLI run would pay
+
+    return str(uuid.uuid4())
 
 
 def normalize_uuid(value: str) -> str:
@@ -75,7 +76,9 @@ def normalize_uuid(value: str) -> str:
 
     :raises ValueError: if *value* is not a UUID.
     """
-    return str(_uuid.UUID(value))
+    import uuid
+
+    return str(uuid.UUID(value))
 
 
 # ---------------------------------------------------------------------------

@@ -189,8 +189,10 @@ def record(cls: type[_T]) -> type[_T]:
     """Make *cls* a frozen, slotted record of its annotated attributes.
 
     The class is rebuilt with ``__slots__`` (as ``attrs`` does), so use the
-    returned class. Fields keep declaration order; one without a default may not
-    follow one with a default. The class may only derive from ``object``.
+    returned class. A ``__post_init__(self)`` method, if the class has one, runs
+    at the end of ``__init__`` (to validate; it cannot assign fields). Fields
+    keep declaration order; one without a default may not follow one with a
+    default. The class may only derive from ``object``.
 
     :raises TypeError: a non-default field follows a defaulted one, the class has
         bases, or a field gives both a default and a factory.
@@ -237,21 +239,23 @@ def record(cls: type[_T]) -> type[_T]:
 
 
 _NEVER = object()
-_templates: dict[int, CodeType] = {}
+_templates: dict[tuple[int, bool], CodeType] = {}
 
 
-def _template(count: int) -> CodeType:
+def _template(count: int, post_init: bool) -> CodeType:
     # The __init__ of every record with *count* fields is the same bytecode with
     # different parameter names, so it is compiled once per field count and
     # renamed per class (CodeType.replace), which costs microseconds where a
     # compile per class would cost a tenth of a millisecond.
-    code = _templates.get(count)
+    code = _templates.get((count, post_init))
     if code is None:
         params = ", ".join(["self"] + [f"_{i}" for i in range(count)])
         body = [f"  _s{i}(self, _{i} if _{i} is not _F{i} else _f{i}())" for i in range(count)]
+        if post_init:
+            body.append("  self.__post_init__()")
         source = f"def __init__({params}):\n" + ("\n".join(body) or "  pass") + "\n"
         code = compile(source, "<virtplug.records>", "exec").co_consts[0]
-        _templates[count] = code
+        _templates[count, post_init] = code
     return code
 
 
@@ -271,7 +275,7 @@ def _make_init(cls: type[Any], declared: list[Field]) -> Callable[..., None]:
             scope[f"_F{i}"] = _NEVER
             if spec.default is not NOTHING:
                 defaults.append(spec.default)
-    code = _template(len(declared)).replace(
+    code = _template(len(declared), hasattr(cls, "__post_init__")).replace(
         co_varnames=("self", *(spec.name for spec in declared)),
         co_name="__init__",
         co_qualname=f"{cls.__qualname__}.__init__",

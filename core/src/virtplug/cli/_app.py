@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -343,6 +342,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         from virtplug.errors import VirtError
 
         if debug:
+            import traceback
+
             traceback.print_exc()
         if isinstance(exc, VirtError):
             _error(exc.message)

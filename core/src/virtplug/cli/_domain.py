@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -279,6 +276,8 @@ def dumpxml(state: State, domain: str, inactive: bool) -> None:
 
 
 def _editor() -> list[str]:
+    import shlex  # the imports of rarely used commands stay out of start-up
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     return shlex.split(editor)
 
@@ -292,6 +291,9 @@ def edit(state: State, domain: str) -> None:
     When the edited XML is rejected (malformed, unsupported, name clash) the
     error is reported, the domain is left unchanged and the exit code is 1.
     """
+    import subprocess
+    import tempfile
+
     dom = state.domain(domain)
     original = dom.xml(inactive=True)
     fd, path = tempfile.mkstemp(prefix=f"virtplug-{dom.name}-", suffix=".xml")

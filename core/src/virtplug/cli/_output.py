@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -100,6 +99,8 @@ def keyvalue(pairs: Sequence[tuple[str, object]], width: int = 16) -> str:
 def emit(as_json: bool, data: object, text: str | None) -> None:
     """Print *data* as JSON, or *text* followed by virsh's blank line."""
     if as_json:
+        import json  # only --json output needs it
+
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=_default) + "\n")
         return
     if text is None:
