@@ -9,13 +9,16 @@ for the same object and type, one the core emitted within
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from virtplug.models import Event, EventKind
+
+if TYPE_CHECKING:
+    import queue
 
 __all__ = ["DEDUP_WINDOW", "EventBus", "Subscription"]
 
@@ -45,6 +48,8 @@ class Subscription:
         self._callback = callback
         self._kinds = kinds
         self._names = names
+        import queue  # only subscribers need it; keeps it out of CLI start-up
+
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self.closed = False
 
@@ -68,6 +73,8 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> Event | None:
         """Return the next event, or ``None`` after *timeout* seconds or when closed."""
+        import queue
+
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -75,6 +82,8 @@ class Subscription:
 
     def drain(self) -> list[Event]:
         """Return every event queued so far without waiting."""
+        import queue
+
         out: list[Event] = []
         while True:
             try:
