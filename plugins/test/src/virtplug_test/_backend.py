@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hmac
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
@@ -573,6 +571,8 @@ class Backend:
         for stale in directory.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()  # left by a writer killed mid-write (we hold the lock)
+        import tempfile  # persisted state only; test:///default never writes
+
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -816,6 +816,8 @@ class Backend:
                 f"not Credentials"
             )
         for user in self.users:
+            import hmac  # only <auth> state files need it
+
             same_user = hmac.compare_digest(user.username.encode(), creds.username.encode())
             same_password = hmac.compare_digest(user.password.encode(), creds.password.encode())
             if same_user and same_password:
