@@ -198,3 +198,14 @@ def test_post_init_runs_after_the_fields_are_set() -> None:
         Port(0)
     with pytest.raises(ValueError, match="bad port 70000"):
         evolve(Port(80), number=70000)
+
+
+def test_type_hints_of_models_resolve() -> None:
+    """typing.get_type_hints() works on every model (drivers use it to load stored models)."""
+    import typing
+
+    for name in dir(models):
+        cls = getattr(models, name)
+        if isinstance(cls, type) and records.has(cls):
+            hints = typing.get_type_hints(cls)
+            assert {f.name for f in records.fields(cls)} <= set(hints), name

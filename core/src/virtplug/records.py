@@ -26,12 +26,10 @@ understand records through :func:`typing.dataclass_transform`.
 
 from __future__ import annotations
 
+from collections.abc import Callable  # at run time: typing.get_type_hints() of a record needs it
 from operator import attrgetter
 from types import CodeType, FunctionType
-from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
 
 __all__ = [
     "NOTHING",
