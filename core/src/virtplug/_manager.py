@@ -6,7 +6,9 @@ every hook, never in drivers:
 - read-only enforcement (OPERATION_DENIED before the driver is reached);
 - error normalisation (anything but a :class:`~virtplug.errors.VirtError`
   escaping a driver becomes INTERNAL_ERROR naming driver and operation);
-- lifecycle event emission for successful mutating operations;
+- lifecycle event emission for successful mutating operations, and holding
+  the backend events about an object while an operation of this connection
+  changes it (see :mod:`virtplug.events`);
 - tracing, when ``VIRTPLUG_TRACE`` is set (every hook call logged with its
   arguments, outcome and duration on the ``virtplug.trace`` logger).
 """
@@ -197,6 +199,22 @@ def _emits(op: str) -> bool:
     return op in _EVENTS or op == "domain.define"
 
 
+#: Mutating operations whose object's backend events are held while they run
+#: and attributed to them after (:meth:`virtplug.events.EventBus.begin`): every
+#: mutating operation on a domain, network or pool except ``domain.exec``, which
+#: runs a process inside the domain (possibly for long) without changing it.
+_WATCHED = frozenset(
+    op
+    for op in hookspecs.MUTATING
+    if op.split(".", 1)[0] in ("domain", "network", "pool") and op != "domain.exec"
+)
+
+# What the core remembers from before a watched operation to after it: the
+# object (kind, name) and, for operations that emit events, the snapshot
+# :meth:`Dispatcher.snapshot_for_events` took.
+_Pending = tuple[tuple[EventKind, str], tuple[str, str, Any] | None]
+
+
 # Domain operations that are no-ops (no event) when the state does not change.
 _STATEFUL = {
     "domain.suspend": DomainState.PAUSED,
@@ -266,17 +284,24 @@ class _CoreWrappers:
         op = hookspecs.operation_name(hook)
         params = list(_spec_params(hook))
         mutating = op in hookspecs.MUTATING
+        watched = op in _WATCHED
         events = _emits(op)
         d = self._d
 
         def wrapper(*args: Any) -> Generator[None, Any, Any]:
-            before = d.before(op, mutating, events, params, args)
+            pending = d.before(op, mutating, watched, events, params, args)
             try:
                 result = yield
             except Exception as exc:
+                if pending is not None:
+                    d.failed(pending)
                 raise d.normalise(op, exc) from exc
-            if before is not None:
-                d.emit_for(op, before, result)
+            except BaseException:
+                if pending is not None:
+                    d.failed(pending)
+                raise
+            if pending is not None:
+                d.succeeded(op, pending, result)
             return result
 
         return hookimpl(wrapper=True)(_with_spec_signature(hook, params, wrapper))
@@ -409,9 +434,10 @@ class Dispatcher:
 
         When the manager holds only the driver and the core's wrapper for this
         hook (no middleware, no tracer), the call takes a fast path that runs the
-        very same guard code (:meth:`before`, :meth:`normalise`, :meth:`emit_for`)
-        around the driver's hook function without pluggy's generic multicall;
-        otherwise pluggy runs the full wrapper chain.
+        very same guard code (:meth:`before`, :meth:`normalise`, :meth:`succeeded`,
+        :meth:`failed`) around the driver's hook function without pluggy's generic
+        multicall; otherwise pluggy runs the full wrapper chain. Event bookkeeping
+        happens only while someone is subscribed (``self.bus._subs``).
 
         :raises UnsupportedError: the driver does not implement *op*.
         """
@@ -420,34 +446,77 @@ class Dispatcher:
             if not self.capabilities[op].supported:
                 raise self.unsupported(op)
             return self._callers[op](conn=self.state, **kwargs)
-        function, mutating, events = fast
-        if mutating and self.readonly:
-            raise OperationDeniedError(f"read only access prevents {op}", operation=op)
-        before = None
-        if events and self.bus._subs:
-            before = self.snapshot_for_events(op, kwargs)
+        function, mutating, watched, events = fast
+        if mutating:
+            if self.readonly:
+                raise OperationDeniedError(f"read only access prevents {op}", operation=op)
+            if watched and self.bus._subs:
+                return self._call_watched(op, function, events, kwargs)
+        try:
+            return function(conn=self.state, **kwargs)
+        except Exception as exc:
+            raise self.normalise(op, exc) from exc
+
+    def _call_watched(
+        self, op: str, function: Callable[..., Any], events: bool, kwargs: dict[str, Any]
+    ) -> Any:
+        """The fast path of a watched operation while the bus is active."""
+        pending = self.begin(op, events, kwargs)
         try:
             result = function(conn=self.state, **kwargs)
         except Exception as exc:
+            if pending is not None:
+                self.failed(pending)
             raise self.normalise(op, exc) from exc
-        if before is not None:
-            self.emit_for(op, before, result)
+        except BaseException:
+            if pending is not None:
+                self.failed(pending)
+            raise
+        if pending is not None:
+            self.succeeded(op, pending, result)
         return result
 
     def before(
         self,
         op: str,
         mutating: bool,
+        watched: bool,
         events: bool,
         params: list[str],
         args: tuple[Any, ...],
-    ) -> tuple[str, str, Any] | None:
+    ) -> _Pending | None:
         """The core's pre-call guard: read-only refusal and event bookkeeping."""
         if mutating and self.readonly:
             raise OperationDeniedError(f"read only access prevents {op}", operation=op)
-        if events and self.bus._subs:
-            return self.snapshot_for_events(op, dict(zip(params, args, strict=False)))
+        if watched and self.bus._subs:
+            return self.begin(op, events, dict(zip(params, args, strict=False)))
         return None
+
+    def begin(self, op: str, events: bool, kwargs: dict[str, Any]) -> _Pending | None:
+        """Start a watched operation: snapshot for its events, hold its object's backend events.
+
+        Returns ``None`` when the object cannot be named from the arguments
+        (then nothing is held and no event is emitted).
+        """
+        obj = self._object(op, kwargs)
+        if obj is None:
+            return None
+        snapshot = self.snapshot_for_events(op, kwargs) if events else None
+        self.bus.begin(*obj)
+        return (obj, snapshot)
+
+    def succeeded(self, op: str, pending: _Pending, result: Any) -> None:
+        """Emit the API events of a successful watched operation, then end it on the bus."""
+        obj, snapshot = pending
+        try:
+            if snapshot is not None:
+                self.emit_for(op, snapshot, result)
+        finally:
+            self.bus.end(*obj, ok=True)
+
+    def failed(self, pending: _Pending) -> None:
+        """End a failed watched operation on the bus (its held backend events go out)."""
+        self.bus.end(*pending[0], ok=False)
 
     def normalise(self, op: str, exc: Exception) -> VirtError:
         """Return *exc* if it is a VirtError, else an INTERNAL_ERROR naming driver and op."""
@@ -459,8 +528,10 @@ class Dispatcher:
             operation=op,
         )
 
-    def _build_fast_paths(self, core: object) -> dict[str, tuple[Callable[..., Any], bool, bool]]:
-        fast: dict[str, tuple[Callable[..., Any], bool, bool]] = {}
+    def _build_fast_paths(
+        self, core: object
+    ) -> dict[str, tuple[Callable[..., Any], bool, bool, bool]]:
+        fast: dict[str, tuple[Callable[..., Any], bool, bool, bool]] = {}
         for op in hookspecs.OPERATIONS:
             if not self.capabilities[op].supported or op == "connection.open":
                 continue
@@ -475,7 +546,7 @@ class Dispatcher:
             spec_args = _spec_params(hookspecs.hook_name(op))
             if tuple(impl.argnames) + tuple(impl.kwargnames) != spec_args:
                 continue  # opt-in subset of arguments: let pluggy pick them
-            fast[op] = (impl.function, op in hookspecs.MUTATING, _emits(op))
+            fast[op] = (impl.function, op in hookspecs.MUTATING, op in _WATCHED, _emits(op))
         return fast
 
     def open(self, **kwargs: Any) -> Any:
@@ -497,6 +568,7 @@ class Dispatcher:
         return stop if callable(stop) else None
 
     def _object(self, op: str, kwargs: dict[str, Any]) -> tuple[EventKind, str] | None:
+        """The (kind, name) *op* acts on: the config's name for define / create, else ``name``."""
         kind = (
             EventKind(op.split(".", 1)[0])
             if op.split(".", 1)[0] in ("domain", "network", "pool")

@@ -222,8 +222,11 @@ def virtplug_connection_watch_events(
 
     Use in driver plugins: The core already emits an event for every successful operation made
     through virtplug; the watcher adds what happened outside (a container that exited, a change
-    from another client). The core drops a backend event that repeats one it emitted moments ago
-    for the same object.
+    from another client). Report everything the backend says, own operations included: while an
+    operation of this connection changes an object, and for ``virtplug.events.OWN_GRACE``
+    seconds after it succeeded, the core folds backend events about that object into the
+    operation's own events (they are delivered if it failed), and it drops a backend event that
+    repeats one it emitted moments ago for the same object.
     """
 
 
