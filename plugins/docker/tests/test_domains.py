@@ -480,6 +480,42 @@ def test_events_from_backend(conn: virtplug.Connection, api: docker.APIClient, n
     assert ("STARTED" in [t for _, t, _ in mine]) and all(src == "backend" for *_, src in mine)
 
 
+def test_own_operations_are_seen_once(
+    conn: virtplug.Connection, api: docker.APIClient, name: Names
+) -> None:
+    """The engine reports a transient create as create + start, and reports every change
+    asynchronously; subscribers see exactly the API events (the core folds the engine's)."""
+    n, marker = name(), name()
+    seen: list[tuple[str, str, str]] = []
+    got_marker = threading.Event()
+
+    def on(ev: Any) -> None:
+        seen.append((ev.name, ev.type_name, ev.source))
+        if ev.name == marker:
+            got_marker.set()
+
+    sub = conn.events(on)
+    try:
+        dom = conn.create_domain(DOMAIN_XML.format(name=n))
+        dom.suspend()
+        dom.resume()
+        dom.destroy()
+        # The engine reports in order: once it reports another client's change made after
+        # ours, every report about our domain has reached the connection.
+        api.create_container(
+            IMAGE, command=["true"], name=marker, host_config=api.create_host_config()
+        )
+        assert got_marker.wait(20), seen
+    finally:
+        sub.close()
+    assert [s for s in seen if s[0] == n] == [
+        (n, "STARTED", "api"),
+        (n, "SUSPENDED", "api"),
+        (n, "RESUMED", "api"),
+        (n, "STOPPED", "api"),
+    ]
+
+
 def test_concurrent_lifecycle(conn: virtplug.Connection, name: Names) -> None:
     doms = [define(conn, name()) for _ in range(4)]
     errors: list[BaseException] = []

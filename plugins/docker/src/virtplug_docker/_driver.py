@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import functools
 import math
 import platform
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import docker
 import docker.errors
@@ -66,25 +65,6 @@ __all__ = ["DockerDriver"]
 
 _ACTIVE = ("running", "paused", "restarting")
 _NOT_RUNNING = "domain is not running"
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _acting(kind: str) -> Callable[[_F], _F]:
-    """Mark the hook's object as acted on by this connection (see ``DockerConnection.acting``)."""
-
-    def deco(fn: _F) -> _F:
-        @functools.wraps(fn)
-        def wrapper(self: Any, conn: DockerConnection, *args: Any, **kwargs: Any) -> Any:
-            first = kwargs.get("name", kwargs.get("config", args[0] if args else ""))
-            name = first if isinstance(first, str) else str(getattr(first, "name", ""))
-            with conn.acting(kind, name):
-                return fn(self, conn, *args, **kwargs)
-
-        return cast(_F, wrapper)
-
-    return deco
 
 
 def _conflict_text(exc: BaseException) -> str:
@@ -341,7 +321,6 @@ class DockerDriver:
                 )
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_define(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
         """``containers.create`` (persistent: no auto-remove); an existing name updates it.
 
@@ -412,7 +391,6 @@ class DockerDriver:
         return DomainRef(name=name, uuid=facts.uuid)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_create(self, conn: DockerConnection, config: DomainConfig) -> DomainRef:
         """``containers.create`` with auto-remove, then ``start``; the running domain."""
         assert config.uuid is not None
@@ -450,7 +428,6 @@ class DockerDriver:
             raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_undefine(self, conn: DockerConnection, name: str) -> None:
         """``remove`` (one call); a running persistent domain becomes transient instead."""
         facts = conn.cached(name)
@@ -503,7 +480,6 @@ class DockerDriver:
             raise not_found("domain", name) from exc
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_start(self, conn: DockerConnection, name: str) -> None:
         """``start`` (one call): 304 from the engine means already running."""
         try:
@@ -525,7 +501,6 @@ class DockerDriver:
                     self._apply_mac(conn, facts, network, mac)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_shutdown(
         self, conn: DockerConnection, name: str, timeout: float | None
     ) -> None:
@@ -548,7 +523,6 @@ class DockerDriver:
         self._after_stop(conn, name)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_destroy(self, conn: DockerConnection, name: str) -> None:
         """``kill`` (SIGKILL; the engine returns once it stopped); transient ones are removed."""
         try:
@@ -593,7 +567,6 @@ class DockerDriver:
                 conn.remember(name, Facts(id=cid, uuid=facts.uuid, persistent=True))
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_reboot(self, conn: DockerConnection, name: str) -> None:
         """``restart`` of a running container (the engine would also start a stopped one)."""
         _facts, attrs_ = self._inspect(conn, name, full=False)
@@ -608,7 +581,6 @@ class DockerDriver:
             )
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_suspend(self, conn: DockerConnection, name: str) -> None:
         """``pause`` (cgroup freezer); already paused is a no-op."""
         try:
@@ -626,7 +598,6 @@ class DockerDriver:
             raise translate(exc, kind="domain", name=name, uri=conn.uri.text) from exc
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_resume(self, conn: DockerConnection, name: str) -> None:
         """``unpause``; 'not paused' becomes 'domain is not running' / 'domain is not paused'."""
         try:
@@ -686,7 +657,6 @@ class DockerDriver:
         return doms.live_config(conn, attrs_, facts.macs)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_set_memory(self, conn: DockerConnection, name: str, kib: int) -> None:
         """``container.update(mem_limit)`` (live, and kept by the engine across restarts)."""
         facts, attrs_ = self._inspect(conn, name, full=False)
@@ -701,7 +671,6 @@ class DockerDriver:
             conn.api.update_container(facts.id, mem_limit=kib * 1024, memswap_limit=-1)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_set_vcpus(self, conn: DockerConnection, name: str, count: int) -> None:
         """``container.update(NanoCpus)``; at most the host's CPUs."""
         if count < 1 or count > conn.host_cpus:
@@ -720,7 +689,6 @@ class DockerDriver:
         return bool(policy == doms.AUTOSTART_POLICY)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_set_autostart(
         self, conn: DockerConnection, name: str, autostart: bool
     ) -> None:
@@ -735,7 +703,6 @@ class DockerDriver:
     # -- domains: devices --------------------------------------------------------------------
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_attach_device(
         self, conn: DockerConnection, name: str, device: DeviceConfig
     ) -> None:
@@ -806,7 +773,6 @@ class DockerDriver:
             doms.set_mac(int(st["Pid"]), current, mac)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_detach_device(
         self, conn: DockerConnection, name: str, device: DeviceConfig
     ) -> None:
@@ -961,7 +927,6 @@ class DockerDriver:
     # -- domains: snapshots (committed images) --------------------------------------------
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_snapshot_create(
         self, conn: DockerConnection, name: str, snapshot: SnapshotConfig
     ) -> SnapshotInfo:
@@ -990,7 +955,6 @@ class DockerDriver:
         return _snapshots._info(name, img)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_snapshot_revert(
         self, conn: DockerConnection, name: str, snapshot: str
     ) -> None:
@@ -1005,7 +969,6 @@ class DockerDriver:
         conn.remember(name, new)
 
     @hookimpl
-    @_acting("domain")
     def virtplug_domain_snapshot_delete(
         self, conn: DockerConnection, name: str, snapshot: str
     ) -> None:
@@ -1034,31 +997,26 @@ class DockerDriver:
         return _networks.lookup_uuid(conn, uuid)
 
     @hookimpl
-    @_acting("network")
     def virtplug_network_define(self, conn: DockerConnection, config: NetworkConfig) -> NetworkRef:
         """Store the definition in a record (Docker has no inactive networks)."""
         return _networks.define(conn, config)
 
     @hookimpl
-    @_acting("network")
     def virtplug_network_create(self, conn: DockerConnection, config: NetworkConfig) -> NetworkRef:
         """``networks.create`` (bridge driver), transient."""
         return _networks.create(conn, config)
 
     @hookimpl
-    @_acting("network")
     def virtplug_network_undefine(self, conn: DockerConnection, name: str) -> None:
         """Delete the record; an active network stays as a transient one."""
         _networks.undefine(conn, name)
 
     @hookimpl
-    @_acting("network")
     def virtplug_network_start(self, conn: DockerConnection, name: str) -> None:
         """``networks.create`` from the record."""
         _networks.start(conn, name)
 
     @hookimpl
-    @_acting("network")
     def virtplug_network_stop(self, conn: DockerConnection, name: str) -> None:
         """``network.remove`` (the record, when defined, keeps the definition)."""
         _networks.stop(conn, name)

@@ -104,7 +104,7 @@ def watch(conn: DockerConnection, emit: Callable[[Event], None]) -> Callable[[],
                 if isinstance(msg, dict) and msg.get("Type") == "network":
                     network_uuid(msg)
                 event = translate_event(msg) if isinstance(msg, dict) else None
-                if event is not None and not conn.is_own(event.kind.value, event.name):
+                if event is not None:
                     emit(event)
         except Exception:
             pass

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
@@ -20,9 +18,6 @@ from virtplug_docker._errors import Kind, translating
 __all__ = ["DockerConnection", "Facts"]
 
 _T = TypeVar("_T")
-
-#: Seconds after an operation during which engine events about its object are its own.
-OWN_GRACE = 2.0
 
 
 @dataclasses.dataclass
@@ -68,7 +63,6 @@ class DockerConnection:
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
     watchers: list[Callable[[], None]] = dataclasses.field(default_factory=list)
     closed: bool = False
-    own: dict[tuple[str, str], list[float]] = dataclasses.field(default_factory=dict)
     name_locks: dict[str, threading.Lock] = dataclasses.field(default_factory=dict)
     _pool: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -88,32 +82,6 @@ class DockerConnection:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False)
-
-    # -- own operations (their engine events are not "backend" events) -----------
-
-    @contextlib.contextmanager
-    def acting(self, kind: str, name: str) -> Iterator[None]:
-        """Mark an operation on (*kind*, *name*) as in flight through this connection.
-
-        The event watcher drops engine events about the object while it is marked and
-        for :data:`OWN_GRACE` seconds after: the core emits the API events itself.
-        """
-        key = (kind, name)
-        with self.lock:
-            entry = self.own.setdefault(key, [0.0, 0.0])
-            entry[0] += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                entry[0] -= 1
-                entry[1] = time.monotonic() + OWN_GRACE
-
-    def is_own(self, kind: str, name: str) -> bool:
-        """True while an operation of this connection on the object is in flight (or just was)."""
-        with self.lock:
-            entry = self.own.get((kind, name))
-            return entry is not None and (entry[0] > 0 or time.monotonic() < entry[1])
 
     def name_lock(self, name: str) -> threading.Lock:
         """A lock serialising define / create / undefine of one domain name."""
