@@ -50,8 +50,8 @@ No Python traceback is printed unless `--debug` is given (or `VIRTPLUG_DEBUG=1`)
 | `VISUAL`, `EDITOR` | the editor `edit` runs (default `vi`) |
 | `VIRTPLUG_TRACE` | `1`: log every driver hook call on stderr |
 | `VIRTPLUG_DRIVERS` | comma-separated list limiting which drivers may load |
-| `VIRTPLUG_CACHE_DIR` | where the driver entry-point index is kept (default `$XDG_CACHE_HOME/virtplug`, else `~/.cache/virtplug`) |
-| `VIRTPLUG_ENTRY_POINT_INDEX` | `0`: do not use the entry-point index (scan installed distributions on every run) |
+| `VIRTPLUG_CACHE_DIR` | where the driver entry-point index is kept |
+| `VIRTPLUG_ENTRY_POINT_INDEX` | `0`: scan installed distributions on every run |
 """
 
 
