@@ -158,6 +158,33 @@ def test_misspelled_hook_is_a_load_error() -> None:
     assert "virtplug_domain_strat" in info.value.message
 
 
+def test_hookimpl_without_the_hook_prefix_is_a_load_error() -> None:
+    class Unprefixed(MiniDriver):
+        @hookimpl
+        def domain_start(self, conn: Any, name: str) -> None:
+            """A hook implementation whose name lacks virtplug_."""
+
+    with pytest.raises(errors.DriverLoadError) as info:
+        virtplug.open_driver(Unprefixed, "unprefixed:///")
+    assert "domain_start" in info.value.message
+
+
+def test_hookimpl_set_on_the_instance_is_seen() -> None:
+    class Late(MiniDriver):
+        def __init__(self) -> None:
+            super().__init__()
+
+            @hookimpl
+            def not_a_hook(conn: Any) -> None:
+                """Marked, on the instance, under a name no hookspec has."""
+
+            self.not_a_hook = not_a_hook
+
+    with pytest.raises(errors.DriverLoadError) as info:
+        virtplug.open_driver(Late, "late:///")
+    assert "not_a_hook" in info.value.message
+
+
 def test_unsupported_marker_for_unknown_hook_is_a_load_error() -> None:
     class Typo(MiniDriver):
         virtplug_domain_fly = unsupported("cannot fly")
