@@ -1318,3 +1318,77 @@ def test_every_command_speaks_json(cli: CLI, tmp_path: Path) -> None:
         data = json.loads(out)
         assert data not in (None, "", {}), args
     assert json.loads(cli.ok("--json", "list", "--all")) == []
+
+
+# -- start-up ---------------------------------------------------------------------
+
+#: Modules a `list --all` on the test driver must not import: each costs start-up
+#: time (bench/cli_bench.py) and none is needed to list domains.
+_NOT_AT_START_UP = (
+    "attrs",
+    "email",
+    "importlib.metadata",
+    "logging",
+    "lxml",
+    "stevedore",
+    "subprocess",
+    "tempfile",
+)
+
+
+def test_list_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import atexit, sys
+        sys.argv = ["virtplug", "-c", "test:///default", "list", "--all"]
+        atexit.register(lambda: sys.stderr.write("MODULES " + " ".join(sorted(sys.modules))))
+        from virtplug.cli import main
+        main()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTPLUG_")}
+    env["VIRTPLUG_CACHE_DIR"] = str(tmp_path)
+    runs = []
+    for _ in range(2):  # the first run writes the driver entry-point index
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert " test " in proc.stdout
+        runs.append(set(proc.stderr.rsplit("MODULES ", 1)[1].split()))
+    assert "importlib.metadata" in runs[0]  # cold: the index was built by a scan
+    # What the interpreter imports before any virtplug code (site hooks, .pth files)
+    # is the environment's, not virtplug's.
+    baseline = subprocess.run(
+        [sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split()
+    runs[1] -= set(baseline)
+    loaded = sorted(
+        m for m in runs[1] if m.split(".")[0] in _NOT_AT_START_UP or m in _NOT_AT_START_UP
+    )
+    assert loaded == [], f"imported at start-up: {loaded}"
+
+
+def test_start_up_pauses_garbage_collection_until_the_connection_is_open() -> None:
+    import gc
+
+    from virtplug.cli import _app
+
+    assert gc.isenabled()
+    _app.pause_gc()
+    try:
+        assert not gc.isenabled()
+        state = _app.State("test:///default", readonly=True, as_json=False, debug=False)
+        state.conn()
+        assert gc.isenabled()  # the command itself runs with collection on
+        state.close()
+    finally:
+        _app.resume_gc()
+        gc.unfreeze()
+        gc.enable()
+    _app.resume_gc()  # without a pause it changes nothing
+    assert gc.isenabled()

@@ -15,7 +15,27 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run ``virtplug`` with *argv* (default: the process arguments) and exit."""
-    from virtplug.cli._app import run
+    """Run ``virtplug`` with *argv* (default: the process arguments) and exit.
 
-    sys.exit(run(argv))
+    As the console script (*argv* ``None``), start-up runs with the cyclic garbage
+    collector paused: importing the core, click and a driver and opening the
+    connection allocate tens of thousands of long-lived objects, which the collector
+    would otherwise scan again and again while they are made (about 5 ms). Once the
+    connection is open, what exists is frozen (:func:`gc.freeze`) and collection
+    resumes for the command itself; before exit everything is frozen again so the
+    interpreter's final collection does not walk it (about 8 ms more). Nothing is
+    skipped: exit handlers run and streams are flushed as usual.
+    """
+    from virtplug.cli import _app
+
+    if argv is not None:
+        sys.exit(_app.run(argv))
+    _app.pause_gc()
+    try:
+        code = _app.run(argv)
+    finally:
+        _app.resume_gc()
+        import gc
+
+        gc.freeze()
+    sys.exit(code)

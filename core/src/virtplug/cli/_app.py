@@ -52,6 +52,30 @@ SECTIONS = (
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+_gc_paused = False
+
+
+def pause_gc() -> None:
+    """Pause cyclic garbage collection for start-up (see :func:`virtplug.cli.main`)."""
+    global _gc_paused
+    import gc
+
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def resume_gc() -> None:
+    """Freeze what start-up allocated and resume collection, if :func:`pause_gc` paused it."""
+    global _gc_paused
+    if _gc_paused:
+        import gc
+
+        _gc_paused = False
+        gc.freeze()
+        gc.enable()
+
+
 class State:
     """What one invocation knows: the global options and a lazily opened connection."""
 
@@ -68,6 +92,7 @@ class State:
             import virtplug
 
             self._conn = virtplug.open(self.uri, readonly=self.readonly)
+            resume_gc()  # start-up is over: the command's own garbage is collected
         return self._conn
 
     def close(self) -> None:
