@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from virtplug.api import Connection
 
 __all__ = ["domains", "networks", "operations", "pools"]
@@ -26,6 +27,9 @@ def _names(ctx: click.Context, lister: Callable[[Connection], list[str]]) -> lis
 
 
 def _items(names: list[str], incomplete: str) -> list[CompletionItem]:
+    # Imported here: every command module imports this one, completion is rare.
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(n) for n in sorted(names) if n.startswith(incomplete)]
 
 

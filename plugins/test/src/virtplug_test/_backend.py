@@ -25,8 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from virtplug import EVENTS_BY_OPERATION
 from virtplug.errors import (
@@ -89,6 +88,9 @@ from virtplug.models import (
 from virtplug.records import evolve, record
 from virtplug_test import _exec
 from virtplug_test._default import DEFAULT_NODE, GIB, default_document
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["DEFAULT_POOL_CAPACITY", "Backend", "Emit", "acquire", "release"]
 

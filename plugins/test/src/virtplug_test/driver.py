@@ -10,7 +10,7 @@ the connection handle as *origin*, so the backend can tell other connections
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from virtplug import hookimpl
 from virtplug.errors import InvalidArgError, InvalidConnectionError
@@ -41,6 +41,9 @@ from virtplug.models import (
 from virtplug.uri import URI
 from virtplug_test import _backend
 from virtplug_test._backend import Backend
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["DOMAIN_TYPES", "TestConnection", "TestDriver", "parse_test_uri"]
 
@@ -111,6 +114,8 @@ def parse_test_uri(uri: URI) -> tuple[Path | None, bool]:
             f"test driver URI {uri.text!r} names no state file "
             f"(use 'test:///default' or 'test:///ABS/PATH.xml')"
         )
+    from pathlib import Path  # file-backed state only
+
     return Path(uri.path), persist
 
 
