@@ -319,10 +319,10 @@ def evolve(inst: _T, **changes: Any) -> _T:
     cls = inst.__class__
     if not has(cls):
         raise TypeError(f"evolve() needs a record, not {cls.__name__}")
-    for spec in cls.__record_fields__:  # type: ignore[attr-defined]
-        if spec.name not in changes:
-            changes[spec.name] = getattr(inst, spec.name)
-    return cls(**changes)
+    names: tuple[str, ...] = cls.__match_args__  # type: ignore[attr-defined]
+    values = dict(zip(names, cls.__record_values__(inst), strict=True))  # type: ignore[attr-defined]
+    values.update(changes)
+    return cls(**values)
 
 
 def asdict(inst: Any) -> dict[str, Any]:

@@ -385,11 +385,13 @@ class _Unknown:
         children: Collection[str] = (),
     ) -> None:
         """Report *el*'s attributes and child elements not named as known."""
-        for key in _attributes(el):
+        for key in el.keys():  # noqa: SIM118 - lxml's keys() is the cheap list of names
             if key not in attributes:
-                self.add(_join(path, "@" + _attr_name(el, key)))
-        for child in _elements(el):
-            if child.tag not in children:
+                name = key if isinstance(key, str) else key.decode()
+                self.add(_join(path, "@" + _attr_name(el, name)))
+        for child in el:
+            tag = child.tag
+            if tag not in children and isinstance(tag, str):
                 self.add(_join(path, _tag_name(child)))
 
 
@@ -399,23 +401,35 @@ def _elements(el: etree._Element) -> Iterator[etree._Element]:
             yield child
 
 
-def _all(el: etree._Element, tag: str) -> list[etree._Element]:
+def _groups(el: etree._Element) -> dict[Any, list[etree._Element]]:
+    """*el*'s children grouped by tag (callers only read it).
+
+    Inside a parse (:func:`_indexed_children`) each element is grouped once and
+    kept, instead of one scan per looked-up tag (a domain asks its root for ~20
+    tags). The element is kept in the entry so its id() stays valid until the
+    parse ends.
+    """
     index: dict[int, tuple[etree._Element, dict[Any, list[etree._Element]]]] | None = getattr(
         _LOCAL, "children", None
     )
-    if index is None:
-        return list(el.iterchildren(tag))
-    # Inside a parse: group each element's children by tag once, instead of one
-    # scan per looked-up tag (a domain asks its root for ~20 tags). The element is
-    # kept in the entry so its id() stays valid until the parse ends.
-    entry = index.get(id(el))
-    if entry is None:
-        groups: dict[Any, list[etree._Element]] = {}
-        for child in el:
-            groups.setdefault(child.tag, []).append(child)
-        entry = (el, groups)
-        index[id(el)] = entry
-    return list(entry[1].get(tag, ()))
+    if index is not None:
+        entry = index.get(id(el))
+        if entry is not None:
+            return entry[1]
+    groups: dict[Any, list[etree._Element]] = {}
+    for child in el:
+        groups.setdefault(child.tag, []).append(child)
+    if index is not None:
+        index[id(el)] = (el, groups)
+    return groups
+
+
+def _all(el: etree._Element, tag: str) -> Sequence[etree._Element]:
+    """The ``<tag>`` children of *el*, in document order (callers only read it)."""
+    return _groups(el).get(tag, _NO_ELEMENTS)
+
+
+_NO_ELEMENTS: tuple[etree._Element, ...] = ()
 
 
 @contextlib.contextmanager
@@ -430,10 +444,12 @@ def _indexed_children() -> Iterator[None]:
 
 def _one(el: etree._Element, tag: str) -> etree._Element | None:
     """Return the only ``<tag>`` child of *el*, ``None``, or raise on duplicates."""
-    found = _all(el, tag)
+    found = _groups(el).get(tag)
+    if found is None:
+        return None
     if len(found) > 1:
         raise _error(f"element <{_tag_name(found[1])}> appears more than once", found[1])
-    return found[0] if found else None
+    return found[0]
 
 
 def _text(el: etree._Element) -> str:
@@ -814,6 +830,10 @@ def _lifecycle(root: etree._Element, tag: str, default: str, unknown: _Unknown) 
     return action
 
 
+#: A domain's defaults, read where an element is absent.
+_DOMAIN_DEFAULTS = DomainConfig(name="-")
+
+
 def _read_domain(root: etree._Element) -> DomainConfig:
     """Build a :class:`DomainConfig` from a ``<domain>`` element."""
     unknown = _Unknown()
@@ -824,7 +844,7 @@ def _read_domain(root: etree._Element) -> DomainConfig:
     domain_id = root.get("id")
     if domain_id is not None and not re.fullmatch(r"\s*-?[0-9]+\s*", domain_id):
         raise _error(f"<domain>: id {domain_id!r} is not an integer", root)
-    defaults = DomainConfig(name="-")
+    defaults = _DOMAIN_DEFAULTS
     name = _name(root, "domain", unknown)
     memory_el = _one(root, "memory")
     memory = (
