@@ -7,6 +7,7 @@ outside virtplug get a configuration derived from what the engine reports.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -54,8 +55,13 @@ LABEL_RECORD = "virtplug.record"
 _NS = _uuid.UUID("6f1c2b0e-5d1a-4a53-9d38-7a3f1c9e0d42")
 
 
+@functools.lru_cache(maxsize=8192)
 def derived_uuid(kind: str, engine_id: str) -> str:
-    """A deterministic UUID for an engine object virtplug did not create."""
+    """A deterministic UUID for an engine object virtplug did not create.
+
+    Cached: listing asks for every container's on every call, and the SHA-1 of
+    uuid5 is most of a listing's time spent outside the engine.
+    """
     return str(_uuid.uuid5(_NS, f"{kind}:{engine_id}"))
 
 
